@@ -1,20 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
-/** Two projects: fast pure unit tests first, then integration tests on real services. */
+/** Integration tests need real services (Temporal dev server, MinIO, loopback HTTP); the rest are fast unit tests. */
+const integration = ['test/activities/**/*.test.ts', 'test/workflows/**/*.test.ts', 'test/storage/**/*.test.ts', 'test/cli/**/*.test.ts'];
+
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['test/core/**/*.test.ts', 'test/llm/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['test/**/*.test.ts'],
+          exclude: [...integration, '**/node_modules/**'],
           testTimeout: 60_000,
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['test/activities/**/*.test.ts', 'test/workflows/**/*.test.ts', 'test/storage/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: integration,
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
