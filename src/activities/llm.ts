@@ -1,0 +1,80 @@
+/** The LLM gateway as an activity: request and result travel as storage keys, never as payloads. */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Gateway } from '../llm/gateway';
+import { PromptTooLongError } from '../llm/gateway';
+import { LlmError, toApplicationFailureOptions } from '../llm/errors';
+import type { ChatRequest, ChatResult } from '../llm/types';
+import type { Storage } from '../storage/storage';
+import { getJson, putJson } from '../storage/json';
+
+export interface ChatCompletionInput {
+  requestKey: string;
+  resultKey: string;
+}
+
+/** Counts only: what the workflow needs to steer and to report. */
+export interface ChatCompletionResult {
+  resultKey: string;
+  finishReason: ChatResult['finishReason'];
+  promptTokens: number;
+  completionTokens: number;
+  cached: boolean;
+}
+
+export interface LlmActivityDeps {
+  gateway: Gateway;
+  storage: Storage;
+}
+
+
+/** Runs one gateway call with heartbeats and cancellation, mapping failures to Temporal's retry rules. */
+export async function callGateway(gateway: Gateway, request: ChatRequest): Promise<ChatResult & { cached: boolean }> {
+  const ctx = Context.current();
+  // Heartbeat while the call is in flight, so cancellation reaches it and a dead worker is noticed early.
+  const every = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
+  const timer = setInterval(() => ctx.heartbeat(), every);
+  try {
+    return await gateway.chat(request, ctx.cancellationSignal);
+  } catch (err) {
+    throw toFailure(err);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Maps an LLM-layer error to an ApplicationFailure carrying its retryability and Retry-After. */
+export function toFailure(err: unknown): unknown {
+  if (err instanceof LlmError) {
+    const o = toApplicationFailureOptions(err);
+    return ApplicationFailure.create({
+      message: o.message,
+      type: o.type,
+      nonRetryable: o.nonRetryable,
+      nextRetryDelay: o.nextRetryDelayMs,
+    });
+  }
+  if (err instanceof PromptTooLongError) {
+    return ApplicationFailure.create({ message: err.message, type: 'PromptTooLong', nonRetryable: true });
+  }
+  return err;
+}
+
+/** Activities of the LLM task queue. */
+export function createLlmActivities({ gateway, storage }: LlmActivityDeps) {
+  return {
+    /** One chat completion; a rerun whose result is stored is a no-op. */
+    async chatCompletion({ requestKey, resultKey }: ChatCompletionInput): Promise<ChatCompletionResult> {
+      const done = await getJson<ChatResult & { cached: boolean }>(storage, resultKey);
+      if (done) return summarise(resultKey, done, true);
+      const request = await getJson<ChatRequest>(storage, requestKey);
+      if (!request) throw ApplicationFailure.create({ message: `no LLM request at ${requestKey}`, type: 'MissingInput', nonRetryable: true });
+      const result = await callGateway(gateway, request);
+      await putJson(storage, resultKey, result);
+      return summarise(resultKey, result, result.cached);
+    },
+  };
+}
+
+function summarise(resultKey: string, r: ChatResult, cached: boolean): ChatCompletionResult {
+  return { resultKey, finishReason: r.finishReason, promptTokens: r.promptTokens, completionTokens: r.completionTokens, cached };
+}

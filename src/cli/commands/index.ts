@@ -1,0 +1,13 @@
+/** Every command registers itself here; adding one touches no other command. */
+import type { Command } from 'commander';
+import { registerServer } from './server';
+import { registerWorker } from './worker';
+import { registerRun } from './run';
+import { registerStatus } from './status';
+import { registerCancel } from './cancel';
+import { registerDoctor } from './doctor';
+
+/** Adds all commands to the program. */
+export function registerCommands(program: Command): void {
+  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor]) register(program);
+}

@@ -1,0 +1,87 @@
+/**
+ * Typed client operations behind the CLI: they return data and throw errors, never print or exit.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import type { Config, WorkerSecrets } from './config';
+import { newBuildId } from './names';
+import { connectionOptions } from './temporal-connection';
+import type { BuildResult } from './workflows/build-dataset';
+
+export interface BuildHandleInfo {
+  buildId: string;
+  runId: string;
+  uiUrl: string;
+}
+
+/** Connects a Temporal client (fails fast with the address when the server is unreachable). */
+export async function connectClient(config: Config, secrets: WorkerSecrets): Promise<Client> {
+  const connection = await Connection.connect({ ...connectionOptions(config, secrets), connectTimeout: 5_000 });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** Temporal UI page of a workflow. */
+export function uiUrlFor(config: Config, workflowId: string, runId?: string): string {
+  const base = `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${runId}/history` : base;
+}
+
+/** Starts a build of `config`; the build id is the top workflow's id. */
+export async function startBuild(client: Client, config: Config, opts: { buildId?: string } = {}): Promise<BuildHandleInfo> {
+  const buildId = opts.buildId ?? newBuildId(new Date(), randomBytes(2).toString('hex'));
+  const handle = await client.workflow.start('buildDatasetWorkflow', {
+    workflowId: buildId,
+    taskQueue: config.temporal.workTaskQueue,
+    args: [{ buildId, config }],
+    searchAttributes: { UltralinkBuild: [buildId], UltralinkState: ['running'] },
+    staticSummary: `ultralink build: ${Object.keys(config.languages).join(', ')}`,
+  });
+  return { buildId, runId: handle.firstExecutionRunId, uiUrl: uiUrlFor(config, buildId) };
+}
+
+/** Waits for a build to finish and returns its result (throws WorkflowFailedError on failure). */
+export async function waitForBuild(client: Client, buildId: string): Promise<BuildResult> {
+  return client.workflow.getHandle(buildId).result();
+}
+
+export interface BuildStatus {
+  buildId: string;
+  status: string;
+  startTime?: Date;
+  closeTime?: Date;
+  historyLength: number;
+  searchAttributes: Record<string, unknown>;
+}
+
+/** Status of one build (or undefined when no such workflow exists). */
+export async function buildStatus(client: Client, buildId: string): Promise<BuildStatus | undefined> {
+  try {
+    const d = await client.workflow.getHandle(buildId).describe();
+    return {
+      buildId,
+      status: d.status.name,
+      startTime: d.startTime,
+      closeTime: d.closeTime,
+      historyLength: d.historyLength,
+      searchAttributes: d.searchAttributes as Record<string, unknown>,
+    };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Builds known to the server, newest first. */
+export async function listBuilds(client: Client, limit = 20): Promise<BuildStatus[]> {
+  const out: BuildStatus[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = 'buildDatasetWorkflow'` })) {
+    out.push({ buildId: w.workflowId, status: w.status.name, startTime: w.startTime, closeTime: w.closeTime, historyLength: w.historyLength, searchAttributes: w.searchAttributes as Record<string, unknown> });
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+/** Requests cancellation of a build; finished outputs stay in storage. */
+export async function cancelBuild(client: Client, buildId: string): Promise<void> {
+  await client.workflow.getHandle(buildId).cancel();
+}

@@ -1,0 +1,100 @@
+/**
+ * The worker: one process polls two task queues. The work queue hosts workflows and CPU/IO activities;
+ * the LLM queue hosts LLM calls, capped per worker by concurrency and fleet-wide by the queue's rate.
+ * SIGINT/SIGTERM shut it down gracefully (the SDK runtime's default shutdown signals).
+ */
+import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from './activities';
+import type { Config, WorkerSecrets } from './config';
+import { stateDirOf, toolEnv } from './config';
+import { createBackend } from './llm/backend';
+import { createResponseCache } from './llm/cache';
+import { createGateway } from './llm/gateway';
+import { countPromptTokens } from './llm/prompt-tokens';
+import type { LlmBackend } from './llm/types';
+import { createStorage } from './storage';
+import { connectionOptions } from './temporal-connection';
+
+export interface WorkerOptions {
+  config: Config;
+  secrets: WorkerSecrets;
+  /** A prebuilt workflow bundle (production, tests); otherwise bundled once at start. */
+  workflowBundlePath?: string;
+  /** Backend override (tests inject nothing here; the demo passes a shared local model). */
+  backend?: LlmBackend;
+  log?: (msg: string) => void;
+  verbose?: boolean;
+}
+
+/** Bundles the workflow code once (webpack + swc), for reuse by several workers. */
+export async function buildWorkflowBundle(): Promise<{ code: string }> {
+  const ts = path.join(__dirname, 'workflows', 'index.ts');
+  const workflowsPath = existsSync(ts) ? ts : path.join(__dirname, 'workflows', 'index.js');
+  return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+}
+
+const quiet = () => {};
+const quietLogger = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: (m: string) => console.error(m), log: quiet };
+
+let runtimeInstalled = false;
+
+/** Quiet SDK logs unless verbose; the runtime can be installed once per process. */
+function installRuntime(verbose: boolean): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(verbose ? 'INFO' : 'WARN') });
+  } catch {
+    // Already installed by an earlier worker in this process (tests); keep it.
+  }
+}
+
+/** Creates both workers; `run()` resolves after a graceful shutdown. */
+export async function createWorkers(opts: WorkerOptions): Promise<{ run(): Promise<void>; shutdown(): void; backend: LlmBackend }> {
+  const { config } = opts;
+  installRuntime(opts.verbose ?? false);
+  const stateDir = stateDirOf(config);
+  const storage = createStorage(config.storage, { stateDir });
+  const backend = opts.backend ?? (await createBackend(config, opts.secrets, path.join(toolEnv().cacheDir, 'models')));
+  const gateway = createGateway({ backend, cache: createResponseCache(storage), contextWindow: config.llm.contextWindow, countPromptTokens });
+  const activities = createActivities({ gateway, storage });
+  const connection = await NativeConnection.connect(connectionOptions(config, opts.secrets));
+  const workflowBundle: WorkflowBundleOption =
+    opts.workflowBundlePath && existsSync(opts.workflowBundlePath) ? { code: readFileSync(opts.workflowBundlePath, 'utf8') } : await buildWorkflowBundle();
+  const namespace = config.temporal.namespace;
+  const work = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.temporal.workTaskQueue,
+    workflowBundle,
+    activities,
+    maxConcurrentActivityTaskExecutions: config.worker.workConcurrency,
+    maxConcurrentWorkflowTaskExecutions: config.worker.workflowConcurrency,
+  });
+  const llm = await Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.temporal.llmTaskQueue,
+    activities,
+    maxConcurrentActivityTaskExecutions: config.llm.concurrency,
+    maxTaskQueueActivitiesPerSecond: config.llm.ratePerSecond,
+  });
+  opts.log?.(`worker polling ${config.temporal.workTaskQueue} and ${config.temporal.llmTaskQueue} on ${config.temporal.address} (LLM: ${backend.model})`);
+  return {
+    backend,
+    async run() {
+      try {
+        await Promise.all([work.run(), llm.run()]);
+      } finally {
+        await connection.close();
+        await backend.close?.();
+      }
+    },
+    shutdown() {
+      work.shutdown();
+      llm.shutdown();
+    },
+  };
+}

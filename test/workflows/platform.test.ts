@@ -1,0 +1,164 @@
+/**
+ * Platform guarantees on the real dev server with the fake OpenAI server: the probe build completes with one
+ * stored result per language, survives a worker SIGKILL, an LLM outage and a server restart, fails fast on a
+ * 401 naming the key variable, and never writes the API key into workflow history.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { startBuild, waitForBuild } from '../../src/client';
+import { freePort, startDevServer } from '../../src/devtools/temporal';
+import { createFsStorage } from '../../src/storage/fs-storage';
+import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
+import { spawnWorker, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
+
+let fake: FakeOpenAi;
+beforeAll(async () => {
+  fake = await startFakeOpenAi();
+});
+afterAll(async () => {
+  await fake.stop();
+});
+
+function probeResults(dir: string, buildId: string) {
+  return createFsStorage(path.join(dir, 'data')).list(`builds/${buildId}/`).then((keys) => keys.filter((k) => k.endsWith('/probe/result.json')));
+}
+
+describe('probe build on the dev server', () => {
+  it('stores exactly one result per language and keeps the API key out of every history', async () => {
+    fake.reset();
+    const dir = testDir('probe');
+    const config = testConfig(dir, fake.url);
+    const secret = 'sk-live-ULTRALINK-TEST-SECRET-0123456789';
+    const worker = await startWorker(config, { llmApiKey: secret });
+    try {
+      const client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      const result = await waitForBuild(client, buildId);
+      expect(result.languages.map((l) => l.lang).sort()).toEqual(['en', 'zh']);
+      expect(await probeResults(dir, buildId)).toHaveLength(2);
+      expect(fake.log.filter((e) => e.path.endsWith('/chat/completions') && e.status === 200)).toHaveLength(2);
+      expect(fake.log.every((e) => e.hadAuthorization)).toBe(true);
+
+      const ids = [buildId, `${buildId}/en`, `${buildId}/zh`];
+      for (const id of ids) {
+        const history = await client.workflow.getHandle(id).fetchHistory();
+        const text = historyText(history);
+        expect(text.length).toBeGreaterThan(1000);
+        expect(text).not.toContain(secret);
+        expect(text).toContain('ULTRALINK_LLM_API_KEY'); // the variable's name travels, never its value
+      }
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('fails fast on 401 with a message naming the key variable', async () => {
+    fake.reset();
+    fake.setFaults({ authFail: true });
+    const dir = testDir('auth');
+    const config = testConfig(dir, fake.url, { languages: { en: {} } });
+    const worker = await startWorker(config);
+    try {
+      const client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      const started = Date.now();
+      const err = await waitForBuild(client, buildId).catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(JSON.stringify(errorChain(err))).toContain('ULTRALINK_LLM_API_KEY');
+      expect(fake.log.filter((e) => e.status === 401)).toHaveLength(1); // not retried
+      expect(Date.now() - started).toBeLessThan(60_000);
+    } finally {
+      fake.reset();
+      await worker.stop();
+    }
+  });
+
+  it('rides out an LLM outage many retry intervals long with no action', async () => {
+    fake.reset();
+    const dir = testDir('outage');
+    // Retry intervals are scaled down: 100 ms initial, 1 s max, so a 12 s outage spans many of them.
+    const config = testConfig(dir, fake.url, { languages: { en: {} } });
+    fake.setFaults({ outage: { untilMs: Date.now() + 12_000 } });
+    const worker = await startWorker(config);
+    try {
+      const client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      await waitForBuild(client, buildId);
+      const outageAnswers = fake.log.filter((e) => e.status === 503).length;
+      expect(outageAnswers).toBeGreaterThanOrEqual(8);
+      expect(fake.log.filter((e) => e.status === 200)).toHaveLength(1);
+      expect(await probeResults(dir, buildId)).toHaveLength(1);
+    } finally {
+      fake.reset();
+      await worker.stop();
+    }
+  });
+
+  it('completes after the worker is SIGKILLed during a slow LLM call, with one result per language', async () => {
+    fake.reset();
+    fake.setFaults({ latencyMs: 4_000 });
+    const dir = testDir('sigkill');
+    const config = testConfig(dir, fake.url);
+    const first = spawnWorker(config, dir);
+    try {
+      const client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      await waitUntil(() => fake.log.some((e) => e.path.endsWith('/chat/completions')), 90_000, 'an LLM call in flight');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      fake.setFaults({ latencyMs: 200 });
+      const second = spawnWorker(config, dir);
+      try {
+        await waitForBuild(client, buildId);
+      } finally {
+        second.child.kill('SIGTERM');
+        await second.exited;
+      }
+      expect(await probeResults(dir, buildId)).toHaveLength(2);
+    } finally {
+      first.child.kill('SIGKILL');
+      fake.reset();
+    }
+  });
+
+  it('completes when the Temporal server process is restarted mid-run', async () => {
+    fake.reset();
+    fake.setFaults({ latencyMs: 3_000 });
+    const dir = testDir('restart');
+    const port = await freePort();
+    const dbFile = path.join(dir, 'temporal.sqlite');
+    const serverOpts = { binary: inject('temporalBinary'), port, namespace: 'default', dbFile, logFile: path.join(dir, 'temporal.log') };
+    let server = await startDevServer(serverOpts);
+    const config = testConfig(dir, fake.url, {}, server.address);
+    const worker = spawnWorker(config, dir);
+    try {
+      let client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      await waitUntil(() => fake.log.some((e) => e.path.endsWith('/chat/completions')), 90_000, 'an LLM call in flight');
+      await server.stop();
+      server = await startDevServer(serverOpts);
+      client = await testClient(config);
+      await waitForBuild(client, buildId);
+      expect(await probeResults(dir, buildId)).toHaveLength(2);
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+      await server.stop();
+      fake.reset();
+    }
+  });
+});
+
+/** History as JSON with every payload's bytes decoded, so a secret cannot hide in base64. */
+function historyText(history: unknown): string {
+  const raw = JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+  return raw.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => `"data":${JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'))}`);
+}
+
+function errorChain(err: unknown): string[] {
+  const out: string[] = [];
+  for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) out.push(String(e.message));
+  return out;
+}
