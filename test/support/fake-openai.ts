@@ -1,0 +1,439 @@
+/**
+ * A fake OpenAI-compatible server for tests: real HTTP on 127.0.0.1, deterministic answers
+ * derived from the request, and fault knobs (latency, errors, 429 storms, outages, truncation,
+ * malformed bodies, wrong language). Every request is logged so tests can count calls and prove
+ * that none started while a run was paused.
+ *
+ * Answers: the language of the last user message is guessed (CJK → zh, Cyrillic → ru, else
+ * stop-word counts for en/fr/es) and 1–4 sentences of that language are picked by the hash of
+ * the messages. Every `⟦P<n>⟧` placeholder of the last user message is copied into the answer,
+ * in order. Tokens are counted crudely: one per whitespace-separated word, one per CJK character.
+ *
+ * Structured output: when `response_format` is a json_schema, the answer is a JSON object whose
+ * boolean properties are false, except those switched on by `faults.judgeTrue` (see FakeFaults).
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { rngFor } from '../../src/core/random';
+
+/** Languages the fake can answer in. */
+export type FakeLang = 'en' | 'zh' | 'ru' | 'fr' | 'es';
+
+/** One trigger for structured answers: a word that, when present, sets a boolean property true. */
+export type JudgeTrigger = string | { trigger: string; property: string };
+
+/** The parsed chat request, as the `respond` override sees it. */
+export interface FakeChatRequest {
+  model: string;
+  messages: Array<{ role: string; content: string }>;
+  maxTokens?: number;
+  responseFormat?: { type: string; json_schema?: { name?: string; schema?: Record<string, unknown> } };
+  /** sha256 hex of the messages (the answer's seed). */
+  hash: string;
+  /** 0 for the first request with this hash since the last reset, then 1, 2, … */
+  attempt: number;
+}
+
+/** Fault knobs; every random choice is seeded by (messages hash, attempt). */
+export interface FakeFaults {
+  /** Delay before answering: fixed ms, or [min, max] drawn per request. */
+  latencyMs?: number | [number, number];
+  /** Fraction of requests answered with `errorStatus` (default 500). */
+  errorRate?: number;
+  errorStatus?: number;
+  /** 429 storm: the every-th request (1-based count since setFaults; every request when omitted) gets 429. */
+  rateLimit?: { every?: number; retryAfterMs?: number; retryAfterSeconds?: number; quota?: boolean };
+  /** 503 until an epoch time, or for the next n requests. */
+  outage?: { untilMs: number } | { calls: number };
+  /** Every request gets 401. */
+  authFail?: boolean;
+  /** Every answer is cut (to half its tokens, or max_tokens if smaller) with finish_reason `length`. */
+  truncateAll?: boolean;
+  /** Fraction of 200 answers with an invalid JSON body or a body without choices. */
+  malformedRate?: number;
+  /** Answer in this language whatever the request's language. */
+  wrongLanguage?: FakeLang;
+  /**
+   * Structured answers: a string trigger found (case-insensitive) in the non-system messages
+   * sets every boolean property true; `{ trigger, property }` sets only that property. System
+   * messages are not searched because judge instructions there name the very words.
+   */
+  judgeTrue?: JudgeTrigger[];
+  /** 400 whenever `response_format` is present (servers without structured output). */
+  rejectResponseFormat?: boolean;
+  /** Leave `usage` out of answers (some servers do). */
+  omitUsage?: boolean;
+  /** Override the answer text (placeholders and truncation rules then do not apply). */
+  respond?: (req: FakeChatRequest) => string | { content: string; finishReason?: string };
+}
+
+/** One logged request. */
+export interface FakeLogEntry {
+  /** Epoch ms when the request arrived. */
+  startedAt: number;
+  /** Epoch ms when the answer was sent or the client went away. */
+  endedAt?: number;
+  method: string;
+  path: string;
+  /** sha256 hex of the messages ('' for non-chat requests). */
+  hash: string;
+  attempt: number;
+  model?: string;
+  /** HTTP status sent; undefined when the client closed first. */
+  status?: number;
+  /** What was done: ok, truncated, error, rate_limit, quota, outage, auth, malformed, … */
+  outcome?: string;
+  /** True when the client closed the connection before the answer was sent. */
+  clientClosed: boolean;
+  /** Whether an Authorization header was present (its value is never kept). */
+  hadAuthorization: boolean;
+}
+
+/** Options fixed at start. */
+export interface FakeOpenAiOptions {
+  /** Served by /v1/models; default ['fake-model']. */
+  models?: string[];
+  /** Answer 404 model_not_found for models not in `models` (default: accept any model). */
+  strictModels?: boolean;
+  faults?: FakeFaults;
+}
+
+/** A running fake server. */
+export interface FakeOpenAi {
+  /** Base URL including /v1, e.g. `http://127.0.0.1:40123/v1`. */
+  url: string;
+  /** Requests in arrival order (the same array for the server's lifetime). */
+  log: FakeLogEntry[];
+  /** Merges knobs into the current faults (undefined values remove a knob); resets the fault counters. */
+  setFaults(partial: Partial<FakeFaults>): void;
+  /** Clears faults, log and counters. */
+  reset(): void;
+  /** Closes every connection and the listener. */
+  stop(): Promise<void>;
+}
+
+// Word banks written for these tests: plain, everyday sentences so fastText recognises the language.
+/** The sentences answers are built from, per language. */
+export const FAKE_SENTENCES: Readonly<Record<FakeLang, readonly string[]>> = {
+  en: [
+    'The old library in the town centre opens early on weekdays and closes late on Fridays.',
+    'Many farmers in the valley grow apples, pears and a little wheat for their own bread.',
+    'She walked along the river every morning because the air there was fresh and quiet.',
+    'The museum keeps a small collection of maps that show how the coast has changed.',
+    'Our neighbours invited us for dinner and we talked about the history of the village.',
+    'The train was late again, so the children played cards in the waiting room.',
+    'Scientists think that the lake was formed by a glacier thousands of years ago.',
+    'He bought fresh bread at the market and shared it with his friends in the park.',
+  ],
+  fr: [
+    'La vieille bibliothèque du centre-ville ouvre tôt en semaine et ferme tard le vendredi.',
+    'Les agriculteurs de la vallée cultivent des pommes, des poires et un peu de blé.',
+    'Elle se promenait le long de la rivière chaque matin parce que le calme lui plaisait.',
+    'Le musée conserve une petite collection de cartes qui montrent comment la côte a changé.',
+    'Nos voisins nous ont invités à dîner et nous avons parlé de l’histoire du village.',
+    'Le train avait encore du retard, alors les enfants ont joué aux cartes dans la salle.',
+    'Les chercheurs pensent que le lac a été formé par un glacier il y a des milliers d’années.',
+    'Il a acheté du pain frais au marché et il l’a partagé avec ses amis dans le parc.',
+  ],
+  es: [
+    'La antigua biblioteca del centro abre temprano entre semana y cierra tarde los viernes.',
+    'Los agricultores del valle cultivan manzanas, peras y un poco de trigo para su pan.',
+    'Ella caminaba junto al río todas las mañanas porque allí el aire era fresco y tranquilo.',
+    'El museo guarda una pequeña colección de mapas que muestran cómo ha cambiado la costa.',
+    'Nuestros vecinos nos invitaron a cenar y hablamos de la historia del pueblo.',
+    'El tren llegó tarde otra vez, así que los niños jugaron a las cartas en la sala de espera.',
+    'Los científicos creen que el lago se formó por un glaciar hace miles de años.',
+    'Compró pan fresco en el mercado y lo compartió con sus amigos en el parque.',
+  ],
+  ru: [
+    'Старая библиотека в центре города открывается рано по будням и закрывается поздно в пятницу.',
+    'Многие фермеры в долине выращивают яблоки, груши и немного пшеницы для своего хлеба.',
+    'Каждое утро она гуляла вдоль реки, потому что там было тихо и свежо.',
+    'В музее хранится небольшая коллекция карт, которые показывают, как менялся берег.',
+    'Соседи пригласили нас на ужин, и мы говорили об истории нашей деревни.',
+    'Поезд снова опоздал, поэтому дети играли в карты в зале ожидания.',
+    'Учёные считают, что озеро образовалось из ледника много тысяч лет назад.',
+    'Он купил свежий хлеб на рынке и поделился им с друзьями в парке.',
+  ],
+  zh: [
+    '市中心的老图书馆在工作日很早开门，星期五很晚才关门。',
+    '山谷里的许多农民种植苹果、梨和少量小麦，用来做自己的面包。',
+    '她每天早上都沿着河边散步，因为那里的空气清新又安静。',
+    '博物馆收藏了一小批地图，展示了海岸线多年来的变化。',
+    '邻居请我们吃晚饭，我们一起聊了村子的历史。',
+    '火车又晚点了，孩子们就在候车室里玩起了纸牌。',
+    '科学家认为这个湖是几千年前由冰川形成的。',
+    '他在市场上买了新鲜的面包，然后在公园里和朋友们一起分享。',
+  ],
+};
+
+const STOP_WORDS: Record<'en' | 'fr' | 'es', Set<string>> = {
+  en: new Set(['the', 'and', 'of', 'to', 'is', 'in', 'that', 'it', 'with', 'for', 'this', 'was', 'are', 'you', 'what', 'how']),
+  fr: new Set(['le', 'la', 'les', 'et', 'des', 'du', 'est', 'une', 'un', 'que', 'qui', 'dans', 'pour', 'pas', 'sur', 'au', 'avec']),
+  es: new Set(['el', 'los', 'las', 'y', 'del', 'es', 'una', 'que', 'en', 'por', 'para', 'con', 'se', 'su', 'como', 'pero', 'lo']),
+};
+
+/** Crude language guess: CJK → zh, Cyrillic → ru, else the most stop words among en/fr/es (ties → en). */
+export function guessLanguage(text: string): FakeLang {
+  if (/[\u3400-\u9fff]/.test(text)) return 'zh';
+  if (/[\u0400-\u04ff]/.test(text)) return 'ru';
+  const words = text.toLowerCase().match(/[\p{L}']+/gu) ?? [];
+  let best: FakeLang = 'en';
+  let bestCount = 0;
+  for (const lang of ['en', 'fr', 'es'] as const) {
+    const n = words.filter((w) => STOP_WORDS[lang].has(w)).length;
+    if (n > bestCount) {
+      best = lang;
+      bestCount = n;
+    }
+  }
+  return best;
+}
+
+/** Splits text into crude tokens: CJK characters one each, other runs by whitespace. */
+export function fakeTokens(text: string): string[] {
+  return text.match(/[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]|[^\s\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+/g) ?? [];
+}
+
+function joinTokens(tokens: string[], lang: FakeLang): string {
+  return lang === 'zh' ? tokens.join('') : tokens.join(' ');
+}
+
+/** The answer the fake gives to these messages without faults (exported so tests can predict it). */
+export function fakeAnswer(messages: Array<{ role: string; content: string }>, lang?: FakeLang): string {
+  const hash = messagesHash(messages);
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const language = lang ?? guessLanguage(lastUser);
+  const rng = rngFor('fake-openai', hash, 'answer');
+  const bank = FAKE_SENTENCES[language];
+  const count = 1 + Math.floor(rng() * 4);
+  const start = Math.floor(rng() * bank.length);
+  const sentences = Array.from({ length: count }, (_, i) => bank[(start + i) % bank.length]);
+  const placeholders = lastUser.match(/⟦P\d+⟧/g) ?? [];
+  // Placeholder i goes after sentence floor(i*n/m): non-decreasing, so their order is kept.
+  const withMarks = sentences.map((s) => [s]);
+  placeholders.forEach((p, i) => withMarks[Math.floor((i * count) / placeholders.length)].push(p));
+  return withMarks.map((parts) => parts.join(' ')).join(language === 'zh' ? '' : ' ');
+}
+
+/** sha256 hex of the messages, the seed of every answer and fault draw. */
+export function messagesHash(messages: Array<{ role: string; content: string }>): string {
+  return createHash('sha256')
+    .update(JSON.stringify(messages.map((m) => [m.role, m.content])))
+    .digest('hex');
+}
+
+function structuredAnswer(schema: Record<string, unknown> | undefined, messages: FakeChatRequest['messages'], triggers: JudgeTrigger[]): string {
+  const text = messages
+    .filter((m) => m.role !== 'system')
+    .map((m) => m.content)
+    .join('\n')
+    .toLowerCase();
+  const props = (schema?.properties ?? {}) as Record<string, { type?: unknown; enum?: unknown[] }>;
+  const out: Record<string, unknown> = {};
+  for (const [name, prop] of Object.entries(props)) {
+    const type = Array.isArray(prop?.type) ? prop.type[0] : prop?.type;
+    if (type === 'boolean') {
+      out[name] = triggers.some((t) =>
+        typeof t === 'string' ? text.includes(t.toLowerCase()) : t.property === name && text.includes(t.trigger.toLowerCase()),
+      );
+    } else if (Array.isArray(prop?.enum) && prop.enum.length > 0) out[name] = prop.enum[0];
+    else if (type === 'number' || type === 'integer') out[name] = 0;
+    else if (type === 'array') out[name] = [];
+    else if (type === 'object') out[name] = {};
+    else out[name] = '';
+  }
+  return JSON.stringify(out);
+}
+
+/** Starts the fake on a random free loopback port. */
+export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<FakeOpenAi> {
+  const models = options.models ?? ['fake-model'];
+  let faults: FakeFaults = { ...options.faults };
+  const log: FakeLogEntry[] = [];
+  const attempts = new Map<string, number>();
+  let faultCount = 0; // chat requests since the last setFaults/reset, for `every` and `outage.calls`
+  const sockets = new Set<Socket>();
+
+  function send(res: ServerResponse, entry: FakeLogEntry, status: number, body: string, outcome: string, headers: Record<string, string> = {}) {
+    if (entry.clientClosed) return;
+    entry.status = status;
+    entry.outcome = outcome;
+    entry.endedAt = Date.now();
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  }
+
+  function apiError(message: string, type: string, code: string | null): string {
+    return JSON.stringify({ error: { message, type, param: null, code } });
+  }
+
+  async function handleChat(res: ServerResponse, entry: FakeLogEntry, raw: string) {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return send(res, entry, 400, apiError('request body is not valid JSON', 'invalid_request_error', null), 'bad_request');
+    }
+    const messages = Array.isArray(body.messages) ? (body.messages as FakeChatRequest['messages']) : [];
+    const hash = messagesHash(messages);
+    const attempt = attempts.get(hash) ?? 0;
+    attempts.set(hash, attempt + 1);
+    const count = ++faultCount;
+    Object.assign(entry, { hash, attempt, model: String(body.model ?? '') });
+    const rng = (what: string) => rngFor('fake-openai', hash, attempt, what)();
+    const f = faults;
+
+    if (f.latencyMs !== undefined) {
+      const ms = Array.isArray(f.latencyMs) ? f.latencyMs[0] + Math.floor(rng('latency') * (f.latencyMs[1] - f.latencyMs[0] + 1)) : f.latencyMs;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        res.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      if (entry.clientClosed) return;
+    }
+    if (f.authFail) {
+      return send(res, entry, 401, apiError('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'), 'auth');
+    }
+    if (f.outage && ('untilMs' in f.outage ? Date.now() < f.outage.untilMs : count <= f.outage.calls)) {
+      return send(res, entry, 503, apiError('The server is temporarily unavailable.', 'server_error', null), 'outage');
+    }
+    if (f.rateLimit && (f.rateLimit.every === undefined || count % f.rateLimit.every === 0)) {
+      if (f.rateLimit.quota) {
+        return send(res, entry, 429, apiError('You have run out of credit for this account.', 'insufficient_quota', 'insufficient_quota'), 'quota');
+      }
+      const headers: Record<string, string> = {};
+      if (f.rateLimit.retryAfterMs !== undefined) headers['retry-after-ms'] = String(f.rateLimit.retryAfterMs);
+      if (f.rateLimit.retryAfterSeconds !== undefined) headers['retry-after'] = String(f.rateLimit.retryAfterSeconds);
+      return send(res, entry, 429, apiError('Rate limit reached, slow down.', 'requests', 'rate_limit_exceeded'), 'rate_limit', headers);
+    }
+    if (f.errorRate && rng('error') < f.errorRate) {
+      const status = f.errorStatus ?? 500;
+      return send(res, entry, status, apiError(`Injected error ${status}.`, 'server_error', null), 'error');
+    }
+    if (options.strictModels && !models.includes(String(body.model))) {
+      return send(res, entry, 404, apiError(`The model '${String(body.model)}' does not exist.`, 'invalid_request_error', 'model_not_found'), 'not_found');
+    }
+    const responseFormat = body.response_format as FakeChatRequest['responseFormat'];
+    if (f.rejectResponseFormat && responseFormat) {
+      return send(res, entry, 400, apiError("Unsupported parameter: 'response_format'.", 'invalid_request_error', 'unsupported_parameter'), 'bad_request');
+    }
+    if (f.malformedRate && rng('malformed') < f.malformedRate) {
+      const noChoices = rng('malformed-kind') < 0.5;
+      const bodyText = noChoices ? JSON.stringify({ id: `chatcmpl-${hash.slice(0, 12)}`, object: 'chat.completion', model: body.model }) : '{"id":"chatcmpl-broken","choices":[{"index":0,';
+      return send(res, entry, 200, bodyText, 'malformed');
+    }
+
+    const maxTokensRaw = body.max_tokens ?? body.max_completion_tokens;
+    const maxTokens = typeof maxTokensRaw === 'number' ? maxTokensRaw : undefined;
+    const chatReq: FakeChatRequest = { model: String(body.model ?? ''), messages, maxTokens, responseFormat, hash, attempt };
+    let content: string;
+    let finishReason = 'stop';
+    const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    const lang = f.wrongLanguage ?? guessLanguage(lastUser);
+    if (f.respond) {
+      const r = f.respond(chatReq);
+      content = typeof r === 'string' ? r : r.content;
+      if (typeof r !== 'string' && r.finishReason) finishReason = r.finishReason;
+    } else {
+      content =
+        responseFormat?.type === 'json_schema'
+          ? structuredAnswer(responseFormat.json_schema?.schema, messages, f.judgeTrue ?? [])
+          : fakeAnswer(messages, lang);
+      const tokens = fakeTokens(content);
+      let limit = maxTokens ?? Infinity;
+      if (f.truncateAll) limit = Math.min(limit, Math.max(1, Math.floor(tokens.length / 2)));
+      if (tokens.length > limit) {
+        content = joinTokens(tokens.slice(0, limit), lang);
+        finishReason = 'length';
+      }
+    }
+    const promptTokens = messages.reduce((n, m) => n + fakeTokens(m.content).length, 0);
+    const completionTokens = fakeTokens(content).length;
+    const answer: Record<string, unknown> = {
+      id: `chatcmpl-${hash.slice(0, 24)}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: chatReq.model,
+      system_fingerprint: 'fake-openai',
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason, logprobs: null }],
+    };
+    if (!f.omitUsage) {
+      answer.usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    }
+    send(res, entry, 200, JSON.stringify(answer), finishReason === 'length' ? 'truncated' : 'ok');
+  }
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const entry: FakeLogEntry = {
+      startedAt: Date.now(),
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      hash: '',
+      attempt: 0,
+      clientClosed: false,
+      hadAuthorization: req.headers.authorization !== undefined,
+    };
+    log.push(entry);
+    // 'close' before our answer went out means the client aborted (or timed out).
+    res.on('close', () => {
+      if (entry.status === undefined) {
+        entry.clientClosed = true;
+        entry.endedAt = Date.now();
+      }
+    });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      if (req.method === 'POST' && url.pathname === '/v1/chat/completions') {
+        handleChat(res, entry, raw).catch((err: unknown) => {
+          send(res, entry, 500, apiError(`fake server bug: ${String(err)}`, 'server_error', null), 'bug');
+        });
+      } else if (req.method === 'GET' && url.pathname === '/v1/models') {
+        if (faults.authFail) return send(res, entry, 401, apiError('Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'), 'auth');
+        send(res, entry, 200, JSON.stringify({ object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake-openai' })) }), 'ok');
+      } else {
+        send(res, entry, 404, apiError(`No route for ${req.method} ${url.pathname}.`, 'invalid_request_error', null), 'no_route');
+      }
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    log,
+    setFaults(partial) {
+      const next: FakeFaults = { ...faults, ...partial };
+      for (const k of Object.keys(next) as Array<keyof FakeFaults>) if (next[k] === undefined) delete next[k];
+      faults = next;
+      faultCount = 0;
+    },
+    reset() {
+      faults = {};
+      log.length = 0;
+      attempts.clear();
+      faultCount = 0;
+    },
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
+}
