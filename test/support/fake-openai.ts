@@ -200,11 +200,21 @@ function joinTokens(tokens: string[], lang: FakeLang): string {
   return lang === 'zh' ? tokens.join('') : tokens.join(' ');
 }
 
+/**
+ * The language a real model would answer in: that of the system prompt when there is one (our prompt packs
+ * are written natively in the target language, while the text to translate may be English), else the last user turn.
+ */
+export function answerLanguage(messages: Array<{ role: string; content: string }>): FakeLang {
+  const system = messages.find((m) => m.role === 'system')?.content;
+  if (system) return guessLanguage(system);
+  return guessLanguage([...messages].reverse().find((m) => m.role === 'user')?.content ?? '');
+}
+
 /** The answer the fake gives to these messages without faults (exported so tests can predict it). */
 export function fakeAnswer(messages: Array<{ role: string; content: string }>, lang?: FakeLang): string {
   const hash = messagesHash(messages);
   const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-  const language = lang ?? guessLanguage(lastUser);
+  const language = lang ?? answerLanguage(messages);
   const rng = rngFor('fake-openai', hash, 'answer');
   const bank = FAKE_SENTENCES[language];
   const count = 1 + Math.floor(rng() * 4);
@@ -333,8 +343,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     const chatReq: FakeChatRequest = { model: String(body.model ?? ''), messages, maxTokens, responseFormat, hash, attempt };
     let content: string;
     let finishReason = 'stop';
-    const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-    const lang = f.wrongLanguage ?? guessLanguage(lastUser);
+    const lang = f.wrongLanguage ?? answerLanguage(messages);
     if (f.respond) {
       const r = f.respond(chatReq);
       content = typeof r === 'string' ? r : r.content;
