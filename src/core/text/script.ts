@@ -1,0 +1,69 @@
+/** Traditional → simplified Chinese with OpenCC (paper §2.1.1), selected per language by config. */
+import type * as OpenCCTypes from 'opencc-js' with { 'resolution-mode': 'import' };
+
+// The package is ESM-typed but ships a UMD build for require.
+const OpenCC = require('opencc-js') as typeof OpenCCTypes;
+
+/** Script conversion named by a language's config entry (`scriptConversion`). */
+export type ScriptConversion = 't2s' | 'none' | undefined;
+
+let t2s: ((text: string) => string) | undefined;
+let traditionalOnly: Set<string> | undefined;
+
+// 'tw' → 'cn' left the fewest traditional characters on the shared zhwiki pages (6 of 495k chars, against
+// 191 for 'hk'); chaining hk+tw variants changed nothing more. 'twp' also rewrites Taiwanese vocabulary.
+function converter(): (text: string) => string {
+  const convert = t2s ?? OpenCC.Converter({ from: 'tw', to: 'cn' });
+  t2s = convert;
+  return convert;
+}
+
+/** Converts traditional Chinese to simplified (one shared converter per process). */
+export function toSimplified(text: string): string {
+  return converter()(text);
+}
+
+/** Applies a configured script conversion; unknown or absent conversions leave the text unchanged. */
+export function convertScript(text: string, conversion: ScriptConversion): string {
+  return conversion === 't2s' ? toSimplified(text) : text;
+}
+
+/** Dictionary entries `key value|key value` of a DictLike. */
+function entries(dict: OpenCCTypes.DictLike): Array<readonly [string, string]> {
+  if (typeof dict !== 'string') return [...dict];
+  return dict.split('|').map((pair) => {
+    const space = pair.indexOf(' ');
+    return [pair.slice(0, space), pair.slice(space + 1)] as const;
+  });
+}
+
+/** Characters that t2s changes and that no simplified-side dictionary entry contains. */
+function traditionalOnlySet(): Set<string> {
+  if (traditionalOnly) return traditionalOnly;
+  // Simplified-side characters: t2s outputs, plus the keys of the s2t dictionaries (simplified words).
+  const simplified = new Set<string>();
+  for (const group of OpenCC.Locale.to.cn) {
+    for (const dict of group) for (const [, value] of entries(dict)) for (const ch of value) simplified.add(ch);
+  }
+  for (const group of OpenCC.Locale.from.cn) {
+    for (const dict of group) for (const [key] of entries(dict)) for (const ch of key) simplified.add(ch);
+  }
+  const candidates = new Set<string>();
+  for (const groups of [OpenCC.Locale.to.cn, OpenCC.Locale.from.tw, OpenCC.Locale.from.hk]) {
+    for (const group of groups) {
+      for (const dict of group) for (const [key] of entries(dict)) if ([...key].length === 1) candidates.add(key);
+    }
+  }
+  const out = new Set<string>();
+  for (const ch of candidates) if (!simplified.has(ch) && toSimplified(ch) !== ch) out.add(ch);
+  traditionalOnly = out;
+  return out;
+}
+
+/** Number of characters in `text` that only traditional script uses (a quality-report measure). */
+export function countTraditionalOnlyChars(text: string): number {
+  const set = traditionalOnlySet();
+  let n = 0;
+  for (const ch of text) if (set.has(ch)) n++;
+  return n;
+}
