@@ -8,6 +8,11 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { storageConfigSchema } from './storage';
+import { agnosticOptionsSchema } from './core/agnostic/sample';
+import { prefilterOptionsSchema } from './core/agnostic/prefilter';
+import { dialogueOptionsSchema } from './core/dialogue/options';
+import { qualityOptionsSchema } from './core/export/quality';
+import { knowledgeOptionsSchema } from './core/text/pipeline';
 
 /** Per-language facts: adding a language is an entry here (or in the user's YAML) plus src/prompts/<lang>.* packs. */
 const languageSchema = z.object({
@@ -108,6 +113,23 @@ const workerSchema = z.object({
 });
 
 
+/** Knowledge preparation (paper §2.1.1); per-language fields come from the language entry. */
+const knowledgeSchema = knowledgeOptionsSchema.omit({ lang: true, fasttextLabel: true, scriptConversion: true }).extend({
+  /** Byte-range groups a multistream dump is split into (parallel activities across workers). */
+  rangeGroups: z.number().int().positive().default(8),
+});
+
+/** One English source file of the language-agnostic stage. */
+const sourceFileSchema = z.object({ path: z.string().min(1), format: z.enum(['sharegpt', 'metamath', 'magicoder_oss', 'magicoder_evol']) });
+
+/** Language-agnostic data (paper §2.2–2.4): sources, Table 2 quotas, judge and translation retries. */
+const agnosticSchema = agnosticOptionsSchema.extend({
+  sources: z
+    .object({ chat: z.array(sourceFileSchema).default([]), math: z.array(sourceFileSchema).default([]), code: z.array(sourceFileSchema).default([]) })
+    .prefault({}),
+  prefilter: prefilterOptionsSchema.prefault({}),
+});
+
 export const configSchema = z
   .object({
     /** Seed of every random choice in the run. */
@@ -122,6 +144,10 @@ export const configSchema = z
     retry: retrySchema.default(retrySchema.parse({})),
     worker: workerSchema.default(workerSchema.parse({})),
     storage: storageConfigSchema.default({ kind: 'local', root: 'data' }),
+    knowledge: knowledgeSchema.prefault({}),
+    dialogue: dialogueOptionsSchema.omit({ dialoguesPerLanguage: true }).prefault({}),
+    agnostic: agnosticSchema.prefault({}),
+    quality: qualityOptionsSchema.prefault({}),
   })
   .strict();
 

@@ -1,8 +1,13 @@
 /** All activities, built from the worker's dependencies (samples' `createActivities(deps)` idiom). */
 import type { Gateway } from '../llm/gateway';
 import type { Storage } from '../storage/storage';
+import { createAgnosticActivities } from './agnostic';
+import { createAssembleActivities } from './assemble';
+import { createBuildActivities } from './build';
+import { createBuildContext } from './build-context';
+import { createDialogueActivities } from './dialogue';
+import { createKnowledgeActivities } from './knowledge';
 import { createLlmActivities } from './llm';
-import { createProbeActivities } from './probe';
 
 export interface ActivityDeps {
   gateway: Gateway;
@@ -11,8 +16,13 @@ export interface ActivityDeps {
 
 /** Every activity the worker registers, on both task queues. */
 export function createActivities(deps: ActivityDeps) {
+  const ctx = createBuildContext(deps.storage, deps.gateway);
   return {
     ...createLlmActivities(deps),
-    ...createProbeActivities(deps),
+    ...createBuildActivities(ctx),
+    ...createKnowledgeActivities(ctx),
+    ...createDialogueActivities(ctx),
+    ...createAgnosticActivities(ctx),
+    ...createAssembleActivities(ctx),
   };
 }

@@ -1,25 +1,62 @@
-/** One language's build. For now a platform probe: one LLM call through the gateway, stored. */
+/**
+ * One language's build (paper Figure 3): the upper pipeline grounds dialogues in the language's Wikipedia;
+ * the lower one translates the shared, culture-filtered English sets. Each box is a child workflow.
+ */
+import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
-import { llmActivities, workActivities } from './proxies';
+import { stageWorkflowId } from '../names';
+import type { StageSummary } from '../activities/assemble';
+import { knowledgeWorkflow } from './knowledge';
+import type { StageSource } from './item-batch';
+import { quotaStageWorkflow, type QuotaStageResult } from './quota-stage';
 
 export interface LanguageBuildInput {
   buildId: string;
   lang: string;
   config: Config;
+  /** Shared sources of the lower pipeline: the filtered chat set and the math/code sets (absent = not configured). */
+  agnostic: Partial<Record<'chat' | 'math' | 'code', { manifestKey: string; count: number }>>;
 }
 
 export interface LanguageBuildResult {
   lang: string;
-  resultKey: string;
-  promptTokens: number;
-  completionTokens: number;
+  stages: StageSummary[];
 }
 
-/** Probe pipeline: write a request, call the LLM once, keep the result (replaced by the stages). */
-export async function languageBuildWorkflow({ buildId, lang, config }: LanguageBuildInput): Promise<LanguageBuildResult> {
-  const work = workActivities(config);
-  const llm = llmActivities(config);
-  const { requestKey, resultKey } = await work.writeProbeRequest({ buildId, lang, maxTokens: config.llm.maxTokens, temperature: config.llm.temperature, topP: config.llm.topP, seed: config.seed });
-  const call = await llm.chatCompletion({ requestKey, resultKey });
-  return { lang, resultKey, promptTokens: call.promptTokens, completionTokens: call.completionTokens };
+/** Builds every subset of one language. */
+export async function languageBuildWorkflow(input: LanguageBuildInput): Promise<LanguageBuildResult> {
+  const { buildId, lang, config } = input;
+  const stages: StageSummary[] = [];
+  const entry = config.languages[lang]!;
+  if (entry.dump && entry.chatSpecific > 0) {
+    const started = Date.now();
+    const knowledge = await executeChild(knowledgeWorkflow, { workflowId: stageWorkflowId(buildId, lang, 'knowledge'), taskQueue: workflowInfo().taskQueue, args: [{ buildId, lang, config }] });
+    stages.push({ lang, stage: 'knowledge', funnel: knowledge.funnel, calls: 0, promptTokens: 0, completionTokens: 0, ms: Date.now() - started });
+    const source: StageSource = { manifestKey: knowledge.manifestKey, count: knowledge.segments, orderKey: `${lang}/chat_specific` };
+    stages.push(await runStage(input, 'chat_specific', entry.chatSpecific, source));
+  }
+  // English keeps its full sets without translation (Table 2); assembly passes them through.
+  const translate = lang !== config.agnostic.sourceLang || !config.agnostic.englishFullSets;
+  if (translate) {
+    for (const subset of ['chat', 'math', 'code'] as const) {
+      const shared = input.agnostic[subset];
+      if (!shared) continue;
+      // Agnostic chat draws from one stream shared by all languages (§2.4); math and code draw per language.
+      const orderKey = subset === 'chat' ? 'chat' : `${lang}/${subset}`;
+      const stage = subset === 'chat' ? 'chat_agnostic' : subset;
+      stages.push(await runStage(input, stage, config.agnostic.quotas[subset], { ...shared, orderKey }));
+    }
+  }
+  return { lang, stages };
+}
+
+async function runStage(input: LanguageBuildInput, stage: 'chat_specific' | 'chat_agnostic' | 'math' | 'code', quota: number, source: StageSource): Promise<StageSummary> {
+  const { buildId, lang, config } = input;
+  const started = Date.now();
+  const r: QuotaStageResult = await executeChild(quotaStageWorkflow, {
+    workflowId: stageWorkflowId(buildId, lang, stage),
+    taskQueue: workflowInfo().taskQueue,
+    args: [{ buildId, lang, stage, config, quota, source }],
+  });
+  return { lang, stage, quota, status: r.status, funnel: r.funnel, calls: r.calls, promptTokens: r.promptTokens, completionTokens: r.completionTokens, ms: Date.now() - started };
 }

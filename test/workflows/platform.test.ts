@@ -1,7 +1,7 @@
 /**
- * Platform guarantees on the real dev server with the fake OpenAI server: the probe build completes with one
- * stored result per language, survives a worker SIGKILL, an LLM outage and a server restart, fails fast on a
- * 401 naming the key variable, and never writes the API key into workflow history.
+ * Platform guarantees on the real dev server with the fake OpenAI server: a tiny build completes with exactly
+ * its quota of dialogues per language, survives a worker SIGKILL, an LLM outage and a server restart, fails
+ * fast on a 401 naming the key variable, and never writes the API key into workflow history.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,8 @@ import { freePort, startDevServer } from '../../src/devtools/temporal';
 import { createFsStorage } from '../../src/storage/fs-storage';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
 import { spawnWorker, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
+import { TINY_THRESHOLDS, tinyLanguages } from '../support/tiny-data';
+import { mergeConfigInput, type ConfigInput } from '../../src/config';
 
 let fake: FakeOpenAi;
 beforeAll(async () => {
@@ -21,27 +23,40 @@ afterAll(async () => {
   await fake.stop();
 });
 
-function probeResults(dir: string, buildId: string) {
-  return createFsStorage(path.join(dir, 'data')).list(`builds/${buildId}/`).then((keys) => keys.filter((k) => k.endsWith('/probe/result.json')));
+/** Lines of each chat_specific file of a finished build. */
+async function datasetLines(dir: string, buildId: string): Promise<Record<string, number>> {
+  const storage = createFsStorage(path.join(dir, 'data'));
+  const out: Record<string, number> = {};
+  for (const key of await storage.list(`builds/${buildId}/dataset/`)) {
+    if (!key.endsWith('_chat_specific.jsonl')) continue;
+    const text = (await storage.getText(key)) ?? '';
+    out[path.basename(key)] = text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l)).length;
+  }
+  return out;
+}
+
+/** A tiny config: the given languages with one dialogue each. */
+function tiny(dir: string, langs: Array<'en' | 'zh'>, extra: ConfigInput = {}): ConfigInput {
+  return mergeConfigInput({ ...TINY_THRESHOLDS, languages: tinyLanguages(dir, langs) }, extra) as ConfigInput;
 }
 
 describe('probe build on the dev server', () => {
   it('stores exactly one result per language and keeps the API key out of every history', async () => {
     fake.reset();
     const dir = testDir('probe');
-    const config = testConfig(dir, fake.url);
+    const config = testConfig(dir, fake.url, tiny(dir, ['en', 'zh']));
     const secret = 'sk-live-ULTRALINK-TEST-SECRET-0123456789';
     const worker = await startWorker(config, { llmApiKey: secret });
     try {
       const client = await testClient(config);
       const { buildId } = await startBuild(client, config);
       const result = await waitForBuild(client, buildId);
-      expect(result.languages.map((l) => l.lang).sort()).toEqual(['en', 'zh']);
-      expect(await probeResults(dir, buildId)).toHaveLength(2);
-      expect(fake.log.filter((e) => e.path.endsWith('/chat/completions') && e.status === 200)).toHaveLength(2);
+      expect(result.dataset.files).toMatchObject({ 'en_chat_specific.jsonl': 1, 'zh_chat_specific.jsonl': 1 });
+      expect(await datasetLines(dir, buildId)).toEqual({ 'en_chat_specific.jsonl': 1, 'zh_chat_specific.jsonl': 1 });
+      expect(fake.log.filter((e) => e.path.endsWith('/chat/completions') && e.status === 200).length).toBeGreaterThanOrEqual(4);
       expect(fake.log.every((e) => e.hadAuthorization)).toBe(true);
 
-      const ids = [buildId, `${buildId}/en`, `${buildId}/zh`];
+      const ids = [buildId, `${buildId}/en`, `${buildId}/zh`, `${buildId}/en/knowledge`, `${buildId}/zh/chat_specific`, `${buildId}/zh/chat_specific/0`];
       for (const id of ids) {
         const history = await client.workflow.getHandle(id).fetchHistory();
         const text = historyText(history);
@@ -58,7 +73,7 @@ describe('probe build on the dev server', () => {
     fake.reset();
     fake.setFaults({ authFail: true });
     const dir = testDir('auth');
-    const config = testConfig(dir, fake.url, { languages: { en: {} } });
+    const config = testConfig(dir, fake.url, tiny(dir, ['en']));
     const worker = await startWorker(config);
     try {
       const client = await testClient(config);
@@ -79,7 +94,7 @@ describe('probe build on the dev server', () => {
     fake.reset();
     const dir = testDir('outage');
     // Retry intervals are scaled down: 100 ms initial, 1 s max, so a 12 s outage spans many of them.
-    const config = testConfig(dir, fake.url, { languages: { en: {} } });
+    const config = testConfig(dir, fake.url, tiny(dir, ['en']));
     fake.setFaults({ outage: { untilMs: Date.now() + 12_000 } });
     const worker = await startWorker(config);
     try {
@@ -88,8 +103,7 @@ describe('probe build on the dev server', () => {
       await waitForBuild(client, buildId);
       const outageAnswers = fake.log.filter((e) => e.status === 503).length;
       expect(outageAnswers).toBeGreaterThanOrEqual(8);
-      expect(fake.log.filter((e) => e.status === 200)).toHaveLength(1);
-      expect(await probeResults(dir, buildId)).toHaveLength(1);
+      expect(await datasetLines(dir, buildId)).toEqual({ 'en_chat_specific.jsonl': 1 });
     } finally {
       fake.reset();
       await worker.stop();
@@ -100,7 +114,7 @@ describe('probe build on the dev server', () => {
     fake.reset();
     fake.setFaults({ latencyMs: 4_000 });
     const dir = testDir('sigkill');
-    const config = testConfig(dir, fake.url);
+    const config = testConfig(dir, fake.url, tiny(dir, ['en', 'zh']));
     const first = spawnWorker(config, dir);
     try {
       const client = await testClient(config);
@@ -116,7 +130,7 @@ describe('probe build on the dev server', () => {
         second.child.kill('SIGTERM');
         await second.exited;
       }
-      expect(await probeResults(dir, buildId)).toHaveLength(2);
+      expect(await datasetLines(dir, buildId)).toEqual({ 'en_chat_specific.jsonl': 1, 'zh_chat_specific.jsonl': 1 });
     } finally {
       first.child.kill('SIGKILL');
       fake.reset();
@@ -131,7 +145,7 @@ describe('probe build on the dev server', () => {
     const dbFile = path.join(dir, 'temporal.sqlite');
     const serverOpts = { binary: inject('temporalBinary'), port, namespace: 'default', dbFile, logFile: path.join(dir, 'temporal.log') };
     let server = await startDevServer(serverOpts);
-    const config = testConfig(dir, fake.url, {}, server.address);
+    const config = testConfig(dir, fake.url, tiny(dir, ['en', 'zh']), server.address);
     const worker = spawnWorker(config, dir);
     try {
       let client = await testClient(config);
@@ -141,7 +155,7 @@ describe('probe build on the dev server', () => {
       server = await startDevServer(serverOpts);
       client = await testClient(config);
       await waitForBuild(client, buildId);
-      expect(await probeResults(dir, buildId)).toHaveLength(2);
+      expect(await datasetLines(dir, buildId)).toEqual({ 'en_chat_specific.jsonl': 1, 'zh_chat_specific.jsonl': 1 });
     } finally {
       worker.child.kill('SIGTERM');
       await worker.exited;

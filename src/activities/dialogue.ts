@@ -1,0 +1,171 @@
+/**
+ * Language-specific dialogue activities (paper §2.1.2): each question and each answer is one LLM call and one
+ * activity. A turn's outcome is stored under a deterministic key, so a rerun or a resumed build returns it
+ * without calling the LLM again.
+ */
+import { checkCompletion, checkPromptFits, cleanQuestion, normaliseOutput } from '../core/dialogue/gates';
+import { formatDialogueLine } from '../core/dialogue/format';
+import type { QuestionKind } from '../core/dialogue/plan';
+import { renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
+import type { DialoguePack } from '../core/dialogue/prompt-pack';
+import { countTokens } from '../core/text/tokens';
+import type { ChatMessage } from '../llm/types';
+import { countPromptTokens } from '../llm/prompt-tokens';
+import { stageKey } from '../names';
+import { loadDialoguePack } from '../prompts/load';
+import { getJson, putJson } from '../storage/json';
+import type { BuildContext } from './build-context';
+import { callGateway } from './llm';
+
+export interface TurnInput {
+  buildId: string;
+  lang: string;
+  segmentsKey: string;
+  segmentIndex: number;
+  /** 0-based turn (question + answer pair). */
+  turn: number;
+  kind: QuestionKind;
+}
+
+/** What the workflow needs: pass or fail, and what it cost. */
+export interface TurnOutcome {
+  ok: boolean;
+  reason?: string;
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** A stored turn half: the text and how it was obtained. */
+interface StoredTurn extends TurnOutcome {
+  text?: string;
+  kind: QuestionKind;
+  finishReason?: string;
+}
+
+/** The stored dialogue record, read by assembly. */
+export interface StoredDialogue {
+  segmentIndex: number;
+  segmentId: string;
+  pageId: number;
+  title: string;
+  document: string;
+  turns: string[];
+  kinds: QuestionKind[];
+  packVersion: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  calls: number;
+}
+
+/** Folder of one dialogue's artefacts. */
+export function dialogueDir(buildId: string, lang: string, segmentIndex: number): string {
+  return stageKey(buildId, lang, 'chat_specific', `items/${segmentIndex}`);
+}
+
+function turnKey(input: { buildId: string; lang: string; segmentIndex: number; turn: number }, role: 'q' | 'a'): string {
+  return `${dialogueDir(input.buildId, input.lang, input.segmentIndex)}/turn-${input.turn}-${role}.json`;
+}
+
+/** Dialogue activities over the shared build context. */
+export function createDialogueActivities(ctx: BuildContext) {
+  const packs = new Map<string, DialoguePack>();
+  const packOf = (lang: string) => packs.get(lang) ?? packs.set(lang, loadDialoguePack(lang)).get(lang)!;
+
+  async function history(input: TurnInput, upTo: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let t = 0; t < upTo; t++) {
+      for (const role of ['q', 'a'] as const) {
+        const stored = await getJson<StoredTurn>(ctx.storage, turnKey({ ...input, turn: t }, role));
+        if (!stored?.ok || stored.text === undefined) throw new Error(`turn ${t}${role} of segment ${input.segmentIndex} is missing`);
+        out.push(stored.text);
+      }
+    }
+    return out;
+  }
+
+  /** Runs one generation: prompt fit gate, cached LLM call, normalisation, output gates; stores the outcome. */
+  async function generate(input: TurnInput, role: 'q' | 'a', render: (background: string, past: string[]) => Promise<ChatMessage[]>): Promise<TurnOutcome> {
+    const key = turnKey(input, role);
+    const done = await getJson<StoredTurn>(ctx.storage, key);
+    if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: 0, completionTokens: 0 };
+    const config = await ctx.configOf(input.buildId);
+    const lang = config.languages[input.lang]!;
+    const opts = config.dialogue;
+    const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
+    const messages = await render(segment.text, await history(input, input.turn));
+    const maxTokens = role === 'q' ? opts.maxQuestionTokens : opts.maxAnswerTokens;
+    const request = { messages, maxTokens, temperature: config.llm.temperature, topP: config.llm.topP, seed: config.seed };
+    const fits = checkPromptFits({ promptTokens: countPromptTokens(request), maxCompletionTokens: maxTokens, contextWindow: config.llm.contextWindow });
+    if (!fits.keep) return store(key, { ok: false, reason: fits.reason, kind: input.kind, calls: 0, promptTokens: 0, completionTokens: 0 });
+    const result = await callGateway(ctx.gateway, request);
+    const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
+    const text = role === 'q' ? cleanQuestion(normalised) : normalised;
+    const verdict = checkCompletion(
+      { text, finishReason: result.finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text) },
+      { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
+    );
+    const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
+    return store(key, verdict.keep ? { ok: true, text, kind: input.kind, finishReason: result.finishReason, ...spent } : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, ...spent });
+  }
+
+  async function store(key: string, turn: StoredTurn): Promise<TurnOutcome> {
+    await putJson(ctx.storage, key, turn);
+    return { ok: turn.ok, reason: turn.reason, calls: turn.calls, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens };
+  }
+
+  return {
+    /** Generates the question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
+    async askQuestion(input: TurnInput): Promise<TurnOutcome> {
+      return generate(input, 'q', async (background, past) => renderQuestionMessages(packOf(input.lang), { background, history: past, kind: input.kind }));
+    },
+
+    /** Generates the answer of `turn` (Figure 6 initial, follow-up otherwise). */
+    async giveAnswer(input: TurnInput): Promise<TurnOutcome> {
+      const question = await getJson<StoredTurn>(ctx.storage, turnKey(input, 'q'));
+      if (!question?.ok || question.text === undefined) throw new Error(`question of turn ${input.turn} of segment ${input.segmentIndex} is missing`);
+      return generate(input, 'a', async (background, past) =>
+        renderAnswerMessages(packOf(input.lang), { background, history: past, question: question.text!, kind: input.turn === 0 ? 'initial' : 'followup' }),
+      );
+    },
+
+    /** Writes the finished dialogue (the completed turns) as one record; idempotent. */
+    async saveDialogue(input: { buildId: string; lang: string; segmentsKey: string; segmentIndex: number; kinds: QuestionKind[] }): Promise<void> {
+      const key = `${dialogueDir(input.buildId, input.lang, input.segmentIndex)}/dialogue.json`;
+      if (await ctx.storage.exists(key)) return;
+      const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
+      const turns: string[] = [];
+      let promptTokens = 0, completionTokens = 0, calls = 0;
+      for (let t = 0; t < input.kinds.length; t++) {
+        for (const role of ['q', 'a'] as const) {
+          const s = (await getJson<StoredTurn>(ctx.storage, turnKey({ ...input, turn: t }, role)))!;
+          turns.push(s.text!);
+          promptTokens += s.promptTokens;
+          completionTokens += s.completionTokens;
+          calls += s.calls;
+        }
+      }
+      const record: StoredDialogue = {
+        segmentIndex: input.segmentIndex,
+        segmentId: segment.id,
+        pageId: segment.pageId,
+        title: segment.title,
+        document: segment.text,
+        turns,
+        kinds: input.kinds,
+        packVersion: packOf(input.lang).version,
+        model: ctx.gateway.model,
+        promptTokens,
+        completionTokens,
+        calls,
+      };
+      await ctx.storage.putIfAbsent(key, JSON.stringify(record));
+    },
+  };
+}
+
+/** The output line of a stored dialogue (assembly numbers them). */
+export function dialogueLine(lang: string, n: number, d: StoredDialogue, pack: DialoguePack, includeDocument: boolean) {
+  return formatDialogueLine({ lang, index: n, background: d.document, turns: d.turns, pack, includeDocument });
+}
