@@ -8,6 +8,7 @@ npx tsx scripts/ensure-tools.ts
 mkdir -p .ultralink/test-results
 status=0
 npx tsc -p tsconfig.json --noEmit || status=1
+npx eslint src test bench scripts || status=1
 npx vitest run --project unit --reporter=default --reporter=json --outputFile.json=.ultralink/test-results/unit.json || status=1
 npx vitest run --project integration --reporter=default --reporter=json --outputFile.json=.ultralink/test-results/integration.json || status=1
 node scripts/summarise-tests.js .ultralink/test-results/unit.json .ultralink/test-results/integration.json || status=1

@@ -21,7 +21,6 @@ import type { BuildContext, ShardManifest } from './build-context';
 import { keptInOrder, itemDir, type StoredTranslation } from './agnostic';
 import { dialogueDir, type StoredDialogue } from './dialogue';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- the version ships in package.json
 const CODE_VERSION: string = require('../../package.json').version;
 
 /** Counts of one stage of one language, as the workflows gathered them. */

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { randomInt, rngFor, stableHash, type Rng } from '../random';
 import type { DatasetLine } from '../records';
-import { questionText, type CountTokens, type DatasetFileName, type StripDocument, type Subset } from './stats';
+import { questionText, type CountTokens, type DatasetFileName, type StripDocument } from './stats';
 
 /** Thresholds and knobs of the report; files breaking a threshold are listed in `failures`. */
 export const qualityOptionsSchema = z.object({
@@ -319,10 +319,10 @@ export class FileQualityAccumulator {
       }
       if (this.isZh && this.deps.countTraditionalOnlyChars(q) + this.deps.countTraditionalOnlyChars(a) > 0) this.note(this.trad, ref);
     }
-    this.checkDuplicates(line, subset);
+    this.checkDuplicates(line);
   }
 
-  private checkDuplicates(line: DatasetLine, subset: Subset): void {
+  private checkDuplicates(line: DatasetLine): void {
     const key = stableHash(JSON.stringify(line.data));
     const first = this.exactSeen.get(key);
     if (first !== undefined) {

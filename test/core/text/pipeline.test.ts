@@ -15,7 +15,7 @@ import { HAVE_SHARED_DATA, SHARED_DATA_MISSING } from '../../support/shared-data
 import { articles, targetDumps } from './dump-pages';
 
 // Simplified → traditional, to plant a traditional-script article; loaded like script.ts does.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const OpenCC = require('opencc-js') as { Converter(o: { from: string; to: string }): (t: string) => string };
 const toTraditional = OpenCC.Converter({ from: 'cn', to: 'tw' });
 
