@@ -45,6 +45,7 @@ export async function buildDatasetWorkflow({ buildId, config }: BuildInput): Pro
       workflowId: stageWorkflowId(buildId, config.agnostic.sourceLang, 'judge'),
       taskQueue: workflowInfo().taskQueue,
       args: [{ buildId, lang: config.agnostic.sourceLang, stage: 'judge', config, quota: agnostic.chat.count, source: { ...agnostic.chat, orderKey: 'judge' } }],
+      searchAttributes: { UltralinkBuild: [buildId], UltralinkLanguage: [config.agnostic.sourceLang], UltralinkStage: ['culture_filter'] },
     });
     stages.push({ lang: config.agnostic.sourceLang, stage: 'culture_filter', funnel: judged.funnel, calls: judged.calls, promptTokens: judged.promptTokens, completionTokens: judged.completionTokens, ms: Date.now() - started });
     agnostic.chat = await work.writeFilteredChat({ buildId, sourceKey: agnostic.chat.manifestKey });

@@ -30,7 +30,12 @@ export async function languageBuildWorkflow(input: LanguageBuildInput): Promise<
   const entry = config.languages[lang]!;
   if (entry.dump && entry.chatSpecific > 0) {
     const started = Date.now();
-    const knowledge = await executeChild(knowledgeWorkflow, { workflowId: stageWorkflowId(buildId, lang, 'knowledge'), taskQueue: workflowInfo().taskQueue, args: [{ buildId, lang, config }] });
+    const knowledge = await executeChild(knowledgeWorkflow, {
+      workflowId: stageWorkflowId(buildId, lang, 'knowledge'),
+      taskQueue: workflowInfo().taskQueue,
+      args: [{ buildId, lang, config }],
+      searchAttributes: { UltralinkBuild: [buildId], UltralinkLanguage: [lang], UltralinkStage: ['knowledge'] },
+    });
     stages.push({ lang, stage: 'knowledge', funnel: knowledge.funnel, calls: 0, promptTokens: 0, completionTokens: 0, ms: Date.now() - started });
     const source: StageSource = { manifestKey: knowledge.manifestKey, count: knowledge.segments, orderKey: `${lang}/chat_specific` };
     stages.push(await runStage(input, 'chat_specific', entry.chatSpecific, source));
@@ -57,6 +62,7 @@ async function runStage(input: LanguageBuildInput, stage: 'chat_specific' | 'cha
     workflowId: stageWorkflowId(buildId, lang, stage),
     taskQueue: workflowInfo().taskQueue,
     args: [{ buildId, lang, stage, config, quota, source }],
+    searchAttributes: { UltralinkBuild: [buildId], UltralinkLanguage: [lang], UltralinkStage: [stage] },
   });
   return { lang, stage, quota, status: r.status, funnel: r.funnel, calls: r.calls, promptTokens: r.promptTokens, completionTokens: r.completionTokens, ms: Date.now() - started };
 }
