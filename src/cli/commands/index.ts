@@ -6,8 +6,9 @@ import { registerRun } from './run';
 import { registerStatus } from './status';
 import { registerCancel } from './cancel';
 import { registerDoctor } from './doctor';
+import { registerDemo } from './demo';
 
 /** Adds all commands to the program. */
 export function registerCommands(program: Command): void {
-  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor]) register(program);
+  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor, registerDemo]) register(program);
 }

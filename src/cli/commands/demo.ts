@@ -1,0 +1,38 @@
+/** `ultralink demo` (= `npm start`): the whole pipeline, embedded, on the bundled sample or `--data DIR`. */
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { readWorkerSecrets, resolveConfig } from '../../config';
+import { runDemo } from '../../demo';
+import { watchBuild } from '../build-progress';
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole pipeline embedded (dev server, worker, local model, local storage) on the bundled sample')
+    .option('-c, --config <file>', 'demo config (default: samples/demo.yaml)')
+    .option('--data <dir>', 'a folder of real dumps and SFT files laid out like ../shared/data')
+    .option('--langs <list>', 'comma-separated languages (default: all in the config)')
+    .action(async (opts) => {
+      const started = Date.now();
+      let watcher: { stop(): Promise<void> } | undefined;
+      const demo = await runDemo({
+        configFile: opts.config,
+        dataDir: opts.data,
+        languages: opts.langs ? String(opts.langs).split(',') : undefined,
+        secrets: readWorkerSecrets(resolveConfig({})),
+        log: (m) => console.log(m),
+        onStarted: ({ client, buildId, uiUrl }) => {
+          console.log(`build ${buildId}\nUI    ${uiUrl}`);
+          watcher = watchBuild(client, buildId);
+        },
+      }).finally(() => watcher?.stop());
+      console.log(`\nfinished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      console.log(`dataset: ${demo.datasetDir ?? demo.result.dataset.datasetPrefix}`);
+      for (const [file, n] of Object.entries(demo.result.dataset.files)) console.log(`  ${file.padEnd(28)} ${n}`);
+      const tables = demo.datasetDir ? path.join(demo.datasetDir, 'tables.md') : undefined;
+      if (tables && existsSync(tables)) console.log(`\n${readFileSync(tables, 'utf8')}`);
+      const failures = demo.result.dataset.qualityFailures;
+      console.log(failures.length === 0 ? 'quality: every file passes its thresholds' : `quality: ${failures.length} threshold(s) failed:\n  ${failures.join('\n  ')}`);
+    });
+}
