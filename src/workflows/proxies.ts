@@ -6,7 +6,7 @@ import type { Config } from '../config';
 export type Activities = ReturnType<typeof createActivities>;
 
 /** Failure types that no retry can fix. */
-const PERMANENT = ['LlmAuthError', 'LlmQuotaError', 'LlmBadRequestError', 'LlmNotFoundError', 'PromptTooLong', 'MissingInput', 'BadInput', 'ConfigError'];
+const PERMANENT = ['LlmAuthError', 'LlmQuotaError', 'LlmBadRequestError', 'LlmNotFoundError', 'PromptTooLong', 'MissingInput', 'BadInput', 'ConfigError', 'StorageAuthError', 'InvalidKeyError', 'DumpNotFoundError', 'DumpFormatError', 'Bz2DecoderMissingError'];
 
 function retryOf(config: Config): ActivityOptions['retry'] {
   return {
