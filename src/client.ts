@@ -3,6 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { Config, WorkerSecrets } from './config';
 import { newBuildId } from './names';
 import { connectionOptions } from './temporal-connection';
@@ -79,6 +80,31 @@ export async function listBuilds(client: Client, limit = 20): Promise<BuildStatu
     if (out.length >= limit) break;
   }
   return out;
+}
+
+/**
+ * Continues a closed (failed, cancelled, terminated, timed-out) build as a new run of the same workflow id
+ * with the same input. Every output is keyed by build id and every LLM answer is cached, so the new run
+ * skips finished work and pays for no finished call.
+ */
+export async function resumeBuild(client: Client, buildId: string): Promise<BuildHandleInfo & { previousStatus: string }> {
+  const handle = client.workflow.getHandle(buildId);
+  const described = await handle.describe();
+  if (described.status.name === 'RUNNING') throw new Error(`build ${buildId} is still running`);
+  if (described.status.name === 'COMPLETED') throw new Error(`build ${buildId} already completed`);
+  const history = await handle.fetchHistory();
+  const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const payload = started?.input?.payloads?.[0];
+  if (!payload) throw new Error(`cannot read the input of build ${buildId} from its history`);
+  const input = defaultPayloadConverter.fromPayload<{ buildId: string; config: Config }>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0]);
+  const next = await client.workflow.start('buildDatasetWorkflow', {
+    workflowId: buildId,
+    taskQueue: started?.taskQueue?.name ?? input.config.temporal.workTaskQueue,
+    args: [input],
+    searchAttributes: { UltralinkBuild: [buildId], UltralinkState: ['running'] },
+    staticSummary: `ultralink build (resumed): ${Object.keys(input.config.languages).join(', ')}`,
+  });
+  return { buildId, runId: next.firstExecutionRunId, uiUrl: uiUrlFor(input.config, buildId), previousStatus: described.status.name };
 }
 
 /** Requests cancellation of a build; finished outputs stay in storage. */

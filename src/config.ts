@@ -137,7 +137,8 @@ export const configSchema = z
     /** Project state (dev-server DB, local storage, caches) lives here; relative to the working directory. */
     stateDir: z.string().default('.ultralink'),
     /** Languages to build; keys are ISO codes with a prompt pack in src/prompts. */
-    languages: z.record(z.string().regex(/^[a-z]{2,3}$/), languageSchema.partial()).default({}),
+    // Entries stay raw here: each is merged over the built-in defaults first, then validated (resolveConfig).
+    languages: z.record(z.string().regex(/^[a-z]{2,3}$/), z.record(z.string(), z.unknown())).default({}),
     temporal: temporalSchema.default(temporalSchema.parse({})),
     devServer: devServerSchema.default(devServerSchema.parse({})),
     llm: llmSchema.default(llmSchema.parse({})),

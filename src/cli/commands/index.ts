@@ -7,8 +7,12 @@ import { registerStatus } from './status';
 import { registerCancel } from './cancel';
 import { registerDoctor } from './doctor';
 import { registerDemo } from './demo';
+import { registerStats } from './stats';
+import { registerExport } from './export';
+import { registerResume } from './resume';
+import { registerBundle } from './bundle';
 
 /** Adds all commands to the program. */
 export function registerCommands(program: Command): void {
-  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor, registerDemo]) register(program);
+  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor, registerDemo, registerResume, registerBundle]) register(program);
 }
