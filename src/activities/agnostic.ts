@@ -4,54 +4,92 @@
  * Every outcome is stored under a deterministic key, so reruns call no LLM.
  */
 import { createReadStream } from 'node:fs';
-import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages, type FilterPack } from '../core/agnostic/judge';
+import { Readable } from 'node:stream';
+import { Context } from '@temporalio/activity';
+import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages, type FilterPack, type JudgeVerdict } from '../core/agnostic/judge';
 import { mask } from '../core/agnostic/mask';
 import { prefilter } from '../core/agnostic/prefilter';
 import { readerFor, type AgnosticItem, type AgnosticSubset, type SourceFormat } from '../core/agnostic/readers';
 import { checkTranslation, parseTranslatePack, renderTranslateMessages, restoreTranslation, type TranslatePack } from '../core/agnostic/translate';
+import { rngFor } from '../core/random';
 import { countVerdict, drop, emptyStats, KEEP, type StepStats } from '../core/stats';
 import { countTokens } from '../core/text/tokens';
+import { countPromptTokens } from '../llm/prompt-tokens';
+import type { ChatRequest } from '../llm/types';
 import { buildPrefix, stageKey } from '../names';
 import { loadPack } from '../prompts/load';
 import { getJson, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
 import { callGateway } from './llm';
 
+/** A prepared item set: its shard manifest and item count. */
 export interface SourceSet {
   manifestKey: string;
   count: number;
 }
 
+/** An English source read into shards, with its read and pre-filter funnels. */
 export interface PreparedSource extends SourceSet {
   subset: AgnosticSubset;
   read: StepStats;
   prefilter: StepStats;
 }
 
+/** LLM spend of one activity execution (calls actually sent; a cache hit or stored outcome is 0 calls). */
 export interface CallOutcome {
   calls: number;
   promptTokens: number;
   completionTokens: number;
 }
 
+/** What the workflow learns of one judge attempt: counts and the decision, never the text. */
 export interface JudgeOutcome extends CallOutcome {
   outcome: 'keep' | 'drop' | 'unparsable';
   reason?: string;
 }
 
+/** What the workflow learns of one translated text. */
 export interface FieldOutcome extends CallOutcome {
   ok: boolean;
   reason?: string;
 }
 
-interface StoredField extends FieldOutcome {
-  text?: string;
+/** One judge attempt as stored for audit (`<sourceLang>/judge/items/<i>/verdict-<attempt>.json`). */
+export interface StoredVerdict {
+  attempt: number;
+  outcome: JudgeOutcome['outcome'];
+  reason?: string;
+  verdict?: JudgeVerdict;
+  /** The unparsable reply (first 2,000 characters). */
+  raw?: string;
+  model: string;
+  packVersion: string;
+  /** LLM calls this attempt needed (1 even when a rerun found it in the response cache). */
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
 }
+
+/** One text's translation attempt as stored. */
+interface StoredField {
+  ok: boolean;
+  reason?: string;
+  text?: string;
+  /** LLM calls this attempt needed: 1, or 0 when nothing was sent (no prose to translate, prompt too long). */
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** An item of the shared filtered chat set: the source conversation with the verdict that kept it. */
+export type FilteredItem = AgnosticItem & { verdict?: JudgeVerdict };
 
 /** The stored translated item, read by assembly. */
 export interface StoredTranslation {
   sourceId: string;
   turns: string[];
+  /** Judge verdict that let the conversation in (chat only). */
+  verdict?: JudgeVerdict;
   model: string;
   packVersion: string;
   promptTokens: number;
@@ -60,10 +98,34 @@ export interface StoredTranslation {
 }
 
 const ITEMS_PER_SHARD = 1_000;
+/** Records read between heartbeats of a source read. */
+const HEARTBEAT_EVERY = 2_000;
+/** Translations grow: cl100k spends up to ~3 tokens on Cyrillic or CJK text per English token. */
+const TRANSLATION_GROWTH = 3;
+const MIN_TRANSLATION_TOKENS = 256;
+const PLACEHOLDERS = /\u27e6P\d+\u27e7/g;
 
 /** Key of one stage item's folder. */
 export function itemDir(buildId: string, lang: string, stage: string, sourceIndex: number): string {
   return stageKey(buildId, lang, stage, `items/${sourceIndex}`);
+}
+
+/** Key of one stored judge attempt. */
+export function verdictKey(buildId: string, sourceLang: string, sourceIndex: number, attempt: number): string {
+  return `${itemDir(buildId, sourceLang, 'judge', sourceIndex)}/verdict-${attempt}.json`;
+}
+
+/** Key of the audit file listing every judged conversation with all its verdicts, in source order. */
+export function verdictAuditKey(buildId: string): string {
+  return `${buildPrefix(buildId)}/sources/chat-verdicts.jsonl`;
+}
+
+/**
+ * Seed of a retry: attempt 0 uses the run's seed (cache shared with reruns); a retry gets a seed derived from
+ * (seed, kind, attempt), so it never replays the cached failed answer nor collides with another run's seed.
+ */
+export function retrySeed(seed: number, kind: string, attempt: number): number {
+  return attempt === 0 ? seed : Math.floor(rngFor(seed, 'retry', kind, attempt)() * 2 ** 31);
 }
 
 /** A text stream of a local file or a storage object (`storage:` prefix). */
@@ -73,9 +135,19 @@ async function* textChunks(location: string, ctx: BuildContext): AsyncGenerator<
   for await (const chunk of stream) yield chunk as string;
 }
 
+/** Heartbeats when running as an activity (benchmarks call the same code outside one). */
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not in an activity
+  }
+}
+
 /** Agnostic-stage activities over the shared build context. */
 export function createAgnosticActivities(ctx: BuildContext) {
   let filterPack: FilterPack | undefined;
+  const filterPackOf = () => (filterPack ??= loadPack('en', 'filter', parseFilterPack));
   const translatePacks = new Map<string, TranslatePack>();
   const translatePackOf = (lang: string) => translatePacks.get(lang) ?? translatePacks.set(lang, loadPack(lang, 'translate', parseTranslatePack)).get(lang)!;
 
@@ -98,8 +170,10 @@ export function createAgnosticActivities(ctx: BuildContext) {
         shards.push({ key, count: buffer.length });
         buffer = [];
       };
+      // A rerun rereads from the start: shard keys and contents depend only on the files, so rewrites are identical.
       for (const file of files) {
         for await (const r of readerFor(file.format)(textChunks(file.path, ctx))) {
+          if (read.total % HEARTBEAT_EVERY === 0) heartbeat({ file: file.path, read: read.total });
           if (r.kind === 'malformed') {
             countVerdict(read, drop(r.reason));
             continue;
@@ -117,48 +191,80 @@ export function createAgnosticActivities(ctx: BuildContext) {
       return { subset, manifestKey, count: total, read, prefilter: pre };
     },
 
-    /** Figure 9 judge of one English conversation; the verdict is kept for audit. */
+    /** Figure 9 judge of one English conversation; every attempt's verdict (or unparsable reply) is stored for audit. */
     async judgeConversation(input: { buildId: string; lang: string; sourceKey: string; sourceIndex: number; attempt: number }): Promise<JudgeOutcome> {
-      const key = `${itemDir(input.buildId, input.lang, 'judge', input.sourceIndex)}/verdict-${input.attempt}.json`;
-      const done = await getJson<JudgeOutcome>(ctx.storage, key);
-      if (done) return { ...done, calls: 0, promptTokens: 0, completionTokens: 0 };
+      const key = verdictKey(input.buildId, input.lang, input.sourceIndex, input.attempt);
+      const done = await getJson<StoredVerdict>(ctx.storage, key);
+      if (done) return { outcome: done.outcome, reason: done.reason, calls: 0, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
       const config = await ctx.configOf(input.buildId);
-      filterPack ??= loadPack('en', 'filter', parseFilterPack);
+      const pack = filterPackOf();
       const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
       const result = await callGateway(ctx.gateway, {
-        messages: renderJudgeMessages(filterPack, item.turns),
+        messages: renderJudgeMessages(pack, item.turns),
         maxTokens: 256,
         temperature: input.attempt === 0 ? 0 : config.llm.temperature,
         topP: config.llm.topP,
-        // A retry must not hit the cached unparsable answer: it asks with another seed.
-        seed: config.seed + input.attempt,
+        seed: retrySeed(config.seed, 'judge', input.attempt),
         jsonSchema: judgeJsonSchema,
       });
-      const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
       const parsed = parseVerdict(result.content);
-      const outcome: JudgeOutcome & { verdict?: unknown; raw?: string } = parsed.ok
-        ? (() => {
-            const decision = judgeDecision(parsed.verdict);
-            return decision.keep ? { outcome: 'keep' as const, verdict: parsed.verdict, ...spent } : { outcome: 'drop' as const, reason: decision.reason, verdict: parsed.verdict, ...spent };
-          })()
-        : { outcome: 'unparsable', reason: parsed.reason, raw: result.content.slice(0, 2_000), ...spent };
-      await putJson(ctx.storage, key, outcome);
-      return { outcome: outcome.outcome, reason: outcome.reason, ...spent };
+      const base = { attempt: input.attempt, model: ctx.gateway.model, packVersion: pack.version, calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
+      let stored: StoredVerdict;
+      if (!parsed.ok) stored = { ...base, outcome: 'unparsable', reason: parsed.reason, raw: result.content.slice(0, 2_000) };
+      else {
+        const decision = judgeDecision(parsed.verdict);
+        stored = decision.keep ? { ...base, outcome: 'keep', verdict: parsed.verdict } : { ...base, outcome: 'drop', reason: decision.reason, verdict: parsed.verdict };
+      }
+      await putJson(ctx.storage, key, stored);
+      return { outcome: stored.outcome, reason: stored.reason, calls: result.cached ? 0 : 1, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
     },
 
-    /** Copies the judged-kept conversations, in draw order, into the shared filtered chat set. */
+    /**
+     * Writes the shared filtered chat set: the judged-kept conversations in source order (independent of the judge's
+     * draw order and batching), each with the verdict that kept it; plus the audit file of every verdict.
+     */
     async writeFilteredChat(input: { buildId: string; sourceKey: string }): Promise<SourceSet> {
       const manifestKey = `${buildPrefix(input.buildId)}/sources/chat-filtered/manifest.json`;
       const done = await getJson<ShardManifest>(ctx.storage, manifestKey);
       if (done) return { manifestKey, count: done.total };
-      const kept = await keptInOrder(ctx, input.buildId, 'en', 'judge');
+      const config = await ctx.configOf(input.buildId);
+      const sourceLang = config.agnostic.sourceLang;
+      const source = await ctx.cachedJson<ShardManifest>(input.sourceKey);
+      const attemptsOf = async (i: number): Promise<StoredVerdict[]> => {
+        const out: StoredVerdict[] = [];
+        for (let a = 0; a <= config.agnostic.judgeRetries; a++) {
+          const v = await getJson<StoredVerdict>(ctx.storage, verdictKey(input.buildId, sourceLang, i, a));
+          if (!v) break;
+          out.push(v);
+        }
+        return out;
+      };
+      const kept = [...(await keptInOrder(ctx, input.buildId, sourceLang, 'judge'))].sort((a, b) => a - b);
       const shards: Array<{ key: string; count: number }> = [];
       for (let i = 0; i < kept.length; i += ITEMS_PER_SHARD) {
-        const items = await Promise.all(kept.slice(i, i + ITEMS_PER_SHARD).map((s) => ctx.item<AgnosticItem>(input.sourceKey, s)));
+        const items = await Promise.all(
+          kept.slice(i, i + ITEMS_PER_SHARD).map(async (s): Promise<FilteredItem> => {
+            const item = await ctx.item<AgnosticItem>(input.sourceKey, s);
+            return { ...item, verdict: (await attemptsOf(s)).find((v) => v.outcome === 'keep')?.verdict };
+          }),
+        );
         const key = `${buildPrefix(input.buildId)}/sources/chat-filtered/${String(shards.length).padStart(5, '0')}.jsonl`;
         await ctx.storage.put(key, items.map((x) => JSON.stringify(x)).join('\n') + '\n');
         shards.push({ key, count: items.length });
+        heartbeat({ written: i });
       }
+      const keptSet = new Set(kept);
+      async function* audit() {
+        for (let i = 0; i < source.total; i++) {
+          if (i % HEARTBEAT_EVERY === 0) heartbeat({ audited: i });
+          const attempts = await attemptsOf(i);
+          const last = attempts[attempts.length - 1];
+          const decision = keptSet.has(i) ? 'keep' : last === undefined ? 'not_judged' : last.outcome === 'unparsable' ? 'agnostic_unjudged' : last.reason;
+          const { sourceId } = await ctx.item<AgnosticItem>(input.sourceKey, i);
+          yield JSON.stringify({ sourceIndex: i, sourceId, decision, attempts }) + '\n';
+        }
+      }
+      await ctx.storage.putStream(verdictAuditKey(input.buildId), Readable.from(audit()));
       await putJson(ctx.storage, manifestKey, { shards, total: kept.length });
       return { manifestKey, count: kept.length };
     },
@@ -168,43 +274,68 @@ export function createAgnosticActivities(ctx: BuildContext) {
       return { fields: (await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex)).turns.length };
     },
 
-    /** Figure 10 translation of one text with code, LaTeX, URLs and citations masked; checked before it is kept. */
+    /**
+     * Figure 10 translation of one text with code, LaTeX, URLs and citations masked; checked before it is kept.
+     * A text with no prose outside its protected spans is copied without a call; one whose prompt and expected
+     * translation cannot fit the context window is a counted drop (`translate_too_long`), not a failed build.
+     */
     async translateField(input: { buildId: string; lang: string; stage: string; sourceKey: string; sourceIndex: number; field: number; attempt: number }): Promise<FieldOutcome> {
       const key = `${itemDir(input.buildId, input.lang, input.stage, input.sourceIndex)}/field-${input.field}-${input.attempt}.json`;
       const done = await getJson<StoredField>(ctx.storage, key);
-      if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: 0, completionTokens: 0 };
+      if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
       const config = await ctx.configOf(input.buildId);
       const entry = config.languages[input.lang]!;
       const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
-      const { masked, slots } = mask(item.turns[input.field]!);
-      const request = {
-        messages: renderTranslateMessages(translatePackOf(input.lang), masked, { subset: item.subset }),
-        maxTokens: Math.min(config.llm.maxTokens * 2, Math.max(256, countTokens(masked) * 3)),
+      const source = item.turns[input.field]!;
+      const { masked, slots } = mask(source);
+      const store = async (stored: StoredField, spentCalls: number): Promise<FieldOutcome> => {
+        await putJson(ctx.storage, key, stored);
+        return { ok: stored.ok, reason: stored.reason, calls: spentCalls, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
+      };
+      if (!/\p{L}/u.test(masked.replace(PLACEHOLDERS, ''))) return store({ ok: true, text: source, calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
+      const messages = renderTranslateMessages(translatePackOf(input.lang), masked, { subset: item.subset });
+      const promptTokens = countPromptTokens({ messages } as ChatRequest);
+      const sourceTokens = countTokens(masked);
+      const room = config.llm.contextWindow - promptTokens;
+      if (room < sourceTokens) return store({ ok: false, reason: 'translate_too_long', calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
+      const result = await callGateway(ctx.gateway, {
+        messages,
+        // Sized by the text, not by config.llm.maxTokens (a dialogue answer's cap), and never past the window.
+        maxTokens: Math.min(room, Math.max(MIN_TRANSLATION_TOKENS, sourceTokens * TRANSLATION_GROWTH)),
         temperature: input.attempt === 0 ? 0 : config.llm.temperature,
         topP: config.llm.topP,
-        seed: config.seed + input.attempt,
-      };
-      const result = await callGateway(ctx.gateway, request);
-      const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
+        seed: retrySeed(config.seed, 'translate', input.attempt),
+      });
+      const spent = { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
       const verdict = checkTranslation({ text: result.content, finishReason: result.finishReason, slots }, { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel });
-      const restored = verdict.keep ? restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion }) : undefined;
-      const stored: StoredField = !verdict.keep
-        ? { ok: false, reason: verdict.reason, ...spent }
-        : restored && restored.ok
-          ? { ok: true, text: restored.text, ...spent }
-          : { ok: false, reason: restored && !restored.ok ? restored.reason : 'translate_restore_failed', ...spent };
-      await putJson(ctx.storage, key, stored);
-      return { ok: stored.ok, reason: stored.reason, calls: stored.calls, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
+      let stored: StoredField;
+      if (!verdict.keep) stored = { ok: false, reason: verdict.reason, ...spent };
+      else {
+        const restored = restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion });
+        stored = restored.ok ? { ok: true, text: restored.text, ...spent } : { ok: false, reason: restored.reason, ...spent };
+      }
+      return store(stored, result.cached ? 0 : 1);
     },
 
-    /** Joins the translated texts of an item into one record (the first passing attempt of each field). */
-    async saveTranslation(input: { buildId: string; lang: string; stage: string; sourceKey: string; sourceIndex: number; fields: number; config: { translateRetries: number } }): Promise<void> {
+    /** Joins the translated texts of an item into one record (the first passing attempt of each field, the cost of all attempts). */
+    async saveTranslation(input: { buildId: string; lang: string; stage: string; sourceKey: string; sourceIndex: number; fields: number }): Promise<void> {
       const dir = itemDir(input.buildId, input.lang, input.stage, input.sourceIndex);
       if (await ctx.storage.exists(`${dir}/translation.json`)) return;
-      const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
-      const record: StoredTranslation = { sourceId: item.sourceId, turns: [], model: ctx.gateway.model, packVersion: translatePackOf(input.lang).version, promptTokens: 0, completionTokens: 0, calls: 0 };
+      const config = await ctx.configOf(input.buildId);
+      const item = await ctx.item<FilteredItem>(input.sourceKey, input.sourceIndex);
+      const translatePack = translatePackOf(input.lang).version;
+      const record: StoredTranslation = {
+        sourceId: item.sourceId,
+        turns: [],
+        ...(item.verdict ? { verdict: item.verdict } : {}),
+        model: ctx.gateway.model,
+        packVersion: item.subset === 'chat' ? `${filterPackOf().version}+${translatePack}` : translatePack,
+        promptTokens: 0,
+        completionTokens: 0,
+        calls: 0,
+      };
       for (let f = 0; f < input.fields; f++) {
-        for (let attempt = 0; attempt <= input.config.translateRetries; attempt++) {
+        for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
           const s = await getJson<StoredField>(ctx.storage, `${dir}/field-${f}-${attempt}.json`);
           if (!s) break;
           record.promptTokens += s.promptTokens;

@@ -4,6 +4,8 @@
  */
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
+import { subsetType } from '../core/agnostic/format';
+import { streamKey } from '../core/agnostic/sample';
 import { stageWorkflowId } from '../names';
 import type { StageSummary } from '../activities/assemble';
 import { knowledgeWorkflow } from './knowledge';
@@ -28,6 +30,8 @@ export async function languageBuildWorkflow(input: LanguageBuildInput): Promise<
   const { buildId, lang, config } = input;
   const stages: StageSummary[] = [];
   const entry = config.languages[lang]!;
+  // The lower pipeline (translation of the shared English sets) does not wait for the upper one.
+  const lower = translateAgnostic(input);
   if (entry.dump && entry.chatSpecific > 0) {
     const started = Date.now();
     const knowledge = await executeChild(knowledgeWorkflow, {
@@ -40,19 +44,21 @@ export async function languageBuildWorkflow(input: LanguageBuildInput): Promise<
     const source: StageSource = { manifestKey: knowledge.manifestKey, count: knowledge.segments, orderKey: `${lang}/chat_specific` };
     stages.push(await runStage(input, 'chat_specific', entry.chatSpecific, source));
   }
-  // English keeps its full sets without translation (Table 2); assembly passes them through.
-  const translate = lang !== config.agnostic.sourceLang || !config.agnostic.englishFullSets;
-  if (translate) {
-    for (const subset of ['chat', 'math', 'code'] as const) {
-      const shared = input.agnostic[subset];
-      if (!shared) continue;
-      // Agnostic chat draws from one stream shared by all languages (§2.4); math and code draw per language.
-      const orderKey = subset === 'chat' ? 'chat' : `${lang}/${subset}`;
-      const stage = subset === 'chat' ? 'chat_agnostic' : subset;
-      stages.push(await runStage(input, stage, config.agnostic.quotas[subset], { ...shared, orderKey }));
-    }
-  }
+  stages.push(...(await lower));
   return { lang, stages };
+}
+
+/** Paper §2.2–2.4: the agnostic subsets of one language, concurrently; English keeps its full sets (Table 2, assembly passes them through). */
+async function translateAgnostic(input: LanguageBuildInput): Promise<StageSummary[]> {
+  const { lang, config } = input;
+  if (lang === config.agnostic.sourceLang && config.agnostic.englishFullSets) return [];
+  const subsets = (['chat', 'math', 'code'] as const).filter((subset) => input.agnostic[subset]);
+  return Promise.all(
+    subsets.map((subset) =>
+      // Agnostic chat draws from one stream shared by all languages (§2.4); math and code draw per language.
+      runStage(input, subsetType(subset), config.agnostic.quotas[subset], { ...input.agnostic[subset]!, orderKey: streamKey(lang, subset) }),
+    ),
+  );
 }
 
 async function runStage(input: LanguageBuildInput, stage: 'chat_specific' | 'chat_agnostic' | 'math' | 'code', quota: number, source: StageSource): Promise<StageSummary> {
