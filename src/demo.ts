@@ -92,7 +92,10 @@ function loadRawDemoConfig(file: string): ConfigInput {
 function rebasePaths(raw: ConfigInput, root: string): ConfigInput {
   const abs = (p: string) => (/^[a-z0-9]+:\/\//i.test(p) || path.isAbsolute(p) ? p : path.join(root, p));
   const languages = Object.fromEntries(
-    Object.entries(raw.languages ?? {}).map(([l, e]) => [l, { ...e, ...(e?.dump ? { dump: abs(e.dump) } : {}), ...(e?.dumpIndex ? { dumpIndex: abs(e.dumpIndex) } : {}) }]),
+    Object.entries(raw.languages ?? {}).map(([l, e]) => {
+      const entry = e as { dump?: string; dumpIndex?: string };
+      return [l, { ...e, ...(entry.dump ? { dump: abs(entry.dump) } : {}), ...(entry.dumpIndex ? { dumpIndex: abs(entry.dumpIndex) } : {}) }];
+    }),
   );
   const sources = raw.agnostic?.sources;
   const rebased = sources
