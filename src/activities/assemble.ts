@@ -5,23 +5,30 @@
  */
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { parseFilterPack } from '../core/agnostic/judge';
 import type { AgnosticItem } from '../core/agnostic/readers';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { DialoguePack } from '../core/dialogue/prompt-pack';
-import { renderDatasetCard, type DatasetManifest } from '../core/export/card';
-import { datasetFileName, sidecarFileName, type DatasetStats, type Subset } from '../core/export/stats';
+import { datasetManifestSchema, renderDatasetCard, type DatasetManifest } from '../core/export/card';
+import { stripDocumentWith, templateSplitter } from '../core/export/formats';
+import type { QualityFailure } from '../core/export/quality';
+import { datasetFileName, sidecarFileName, type DatasetStats, type SidecarEntry, type Subset } from '../core/export/stats';
 import type { Funnel } from '../core/stats';
 import type { Config } from '../config';
-import { computeDatasetReport, writeDatasetReport } from '../dataset/report';
+import { computeDatasetReport, writeDatasetReport, REPORT_FILES } from '../dataset/report';
 import { datasetPrefix } from '../names';
-import { loadDialoguePack } from '../prompts/load';
+import { loadDialoguePack, loadPack } from '../prompts/load';
 import { getJson, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
 import { keptInOrder, itemDir, type StoredTranslation } from './agnostic';
 import { dialogueDir, type StoredDialogue } from './dialogue';
 
 const CODE_VERSION: string = require('../../package.json').version;
+/** Heartbeat period of assembly; well under any configured heartbeat timeout (tests use 3 s). */
+const HEARTBEAT_MS = 1_000;
+/** agnostic.ts judges with the English filter pack whatever the source language. */
+const FILTER_PACK_KEY = 'en.filter';
 
 /** Counts of one stage of one language, as the workflows gathered them. */
 export interface StageSummary {
@@ -36,6 +43,7 @@ export interface StageSummary {
   ms: number;
 }
 
+/** What the build workflow hands to assembly: refs and counts only. */
 export interface AssembleInput {
   buildId: string;
   /** Filtered shared chat set and the English sources, for English pass-through. */
@@ -44,43 +52,101 @@ export interface AssembleInput {
   startedAt: string;
 }
 
+/** Where the dataset went, lines per file, and which files break the quality thresholds. */
 export interface AssembleResult {
   datasetPrefix: string;
+  /** Dataset file base name → dialogues written. */
   files: Record<string, number>;
+  /** True when no file breaks a `quality` threshold of the config. */
+  qualityPassed: boolean;
+  /** Base names of the files that break at least one threshold, sorted. */
+  failingFiles: string[];
+  /** One line per broken threshold: `file: threshold value (limit L)`. */
   qualityFailures: string[];
+}
+
+/** Models and prompt-pack versions actually recorded in the assembled items. */
+interface Provenance {
+  models: Record<string, Set<string>>;
+  packs: Record<string, Set<string>>;
+}
+
+function note(into: Record<string, Set<string>>, key: string, value: string | undefined): void {
+  if (value) (into[key] ??= new Set()).add(value);
+}
+
+/** The summary line of a broken threshold. */
+function describeFailure(f: QualityFailure): string {
+  return `${f.file}: ${f.threshold} ${f.value} (limit ${f.limit})`;
 }
 
 /** Assembly activities over the shared build context. */
 export function createAssembleActivities(ctx: BuildContext) {
   return {
-    /** Writes the final dataset folder of a build. */
+    /** Writes the final dataset folder of a build; rerunning it rewrites the same files. */
     async assembleDataset(input: AssembleInput): Promise<AssembleResult> {
       const activity = Context.current();
-      const config = await ctx.configOf(input.buildId);
-      const prefix = datasetPrefix(input.buildId);
-      const files: Record<string, number> = {};
-      const packs: Record<string, string> = {};
-      for (const lang of Object.keys(config.languages)) {
-        const pack = loadDialoguePack(lang);
-        packs[lang] = pack.version;
-        files[datasetFileName(lang, 'chat_specific')] = await writeChatSpecific(ctx, input.buildId, lang, pack, config.dialogue.includeDocumentInFirstTurn, prefix);
-        activity.heartbeat(lang);
-        for (const subset of ['chat_agnostic', 'math', 'code'] as const) {
-          const source = subset === 'chat_agnostic' ? 'chat' : subset;
-          if (!input.sources[source]) continue;
-          const passThrough = lang === config.agnostic.sourceLang && config.agnostic.englishFullSets;
-          files[datasetFileName(lang, subset)] = passThrough
-            ? await writePassThrough(ctx, input.sources[source]!, lang, subset, prefix)
-            : await writeTranslated(ctx, input.buildId, lang, subset, prefix);
-          activity.heartbeat(`${lang}/${subset}`);
+      let phase = 'start';
+      // Liveness only: the report pass has no natural unit to heartbeat per, and a rerun starts over at no LLM cost.
+      const ticker = setInterval(() => activity.heartbeat(phase), HEARTBEAT_MS);
+      try {
+        const config = await ctx.configOf(input.buildId);
+        const prefix = datasetPrefix(input.buildId);
+        const ran = new Set(input.stages.map((s) => `${s.lang}/${s.stage}`));
+        const files: Record<string, number> = {};
+        const prov: Provenance = { models: {}, packs: {} };
+        const templates: Record<string, string> = {};
+        for (const lang of Object.keys(config.languages)) {
+          if (ran.has(`${lang}/chat_specific`)) {
+            phase = `${lang}/chat_specific`;
+            const pack = loadDialoguePack(lang);
+            templates[lang] = pack.firstTurnFraming;
+            files[datasetFileName(lang, 'chat_specific')] = await writeChatSpecific(ctx, input.buildId, lang, pack, config.dialogue.includeDocumentInFirstTurn, prefix, prov);
+          }
+          for (const subset of ['chat_agnostic', 'math', 'code'] as const) {
+            const source = subset === 'chat_agnostic' ? 'chat' : subset;
+            phase = `${lang}/${subset}`;
+            const passThrough = lang === config.agnostic.sourceLang && config.agnostic.englishFullSets;
+            if (passThrough && input.sources[source]) files[datasetFileName(lang, subset)] = await writePassThrough(ctx, input.sources[source]!, lang, subset, prefix);
+            else if (!passThrough && ran.has(`${lang}/${subset}`)) files[datasetFileName(lang, subset)] = await writeTranslated(ctx, input.buildId, lang, subset, prefix, prov);
+          }
         }
+        if (input.stages.some((s) => s.stage === 'culture_filter')) {
+          // no translated chat record named the filter pack (e.g. an English-only build): it is the shipped one
+          if (!prov.packs[FILTER_PACK_KEY]) note(prov.packs, FILTER_PACK_KEY, loadPack('en', 'filter', parseFilterPack).version);
+          note(prov.models, 'culture_filter', ctx.gateway.model);
+        }
+
+        phase = 'report';
+        const lid = await ctx.langId();
+        const report = await computeDatasetReport(
+          { storage: ctx.storage, prefix },
+          {
+            quality: config.quality,
+            langId: (text) => lid.detect(text),
+            // the sidecar's bare question wins; the template split only serves lines without one
+            stripDocument: Object.keys(templates).length ? stripDocumentWith(templateSplitter(templates)) : undefined,
+          },
+        );
+        await writeDatasetReport(report, { storage: ctx.storage, prefix });
+
+        phase = 'manifest';
+        const manifest = buildManifest(input, config, prov, report.stats);
+        const checked = datasetManifestSchema.safeParse(manifest);
+        if (!checked.success) {
+          throw ApplicationFailure.create({ type: 'InvalidManifest', nonRetryable: true, message: `manifest.json does not validate: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+        }
+        const failures = report.quality.failures;
+        const failingFiles = [...new Set(failures.map((f) => f.file))].sort();
+        await putJson(ctx.storage, `${prefix}/manifest.json`, {
+          ...manifest,
+          quality: { passed: failures.length === 0, failingFiles, failures, reportFiles: [...REPORT_FILES] },
+        });
+        await ctx.storage.put(`${prefix}/README.md`, renderDatasetCard(manifest, report.stats));
+        return { datasetPrefix: prefix, files, qualityPassed: failures.length === 0, failingFiles, qualityFailures: failures.map(describeFailure) };
+      } finally {
+        clearInterval(ticker);
       }
-      const report = await computeDatasetReport({ storage: ctx.storage, prefix }, { quality: config.quality });
-      await writeDatasetReport(report, { storage: ctx.storage, prefix });
-      const manifest = buildManifest(input, config, ctx.gateway.model, packs, report.stats);
-      await putJson(ctx.storage, `${prefix}/manifest.json`, manifest);
-      await ctx.storage.put(`${prefix}/README.md`, renderDatasetCard(manifest, report.stats));
-      return { datasetPrefix: prefix, files, qualityFailures: report.quality.failures.map((f) => `${f.file}: ${f.threshold} ${f.value} (limit ${f.limit})`) };
     },
   };
 }
@@ -98,17 +164,31 @@ async function writeLines(ctx: BuildContext, key: string, lines: AsyncIterable<u
   return n;
 }
 
-async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: string, pack: DialoguePack, includeDocument: boolean, prefix: string): Promise<number> {
+/** The records behind kept indexes, in draw order; a kept index without its record is a bug. */
+async function* storedRecords<T>(ctx: BuildContext, kept: number[], keyOf: (index: number) => string): AsyncGenerator<T> {
+  for (const index of kept) {
+    const record = await getJson<T>(ctx.storage, keyOf(index));
+    if (record === undefined) throw ApplicationFailure.create({ type: 'MissingInput', nonRetryable: true, message: `${keyOf(index)} is missing from storage` });
+    yield record;
+  }
+}
+
+/** Sidecar line of a dialogue: the bare question and document (so statistics and exports need no template) plus provenance. */
+type ChatSidecarLine = SidecarEntry & Omit<StoredDialogue, 'segmentIndex' | 'document' | 'turns' | 'kinds'> & { turnKinds: StoredDialogue['kinds'] };
+
+async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: string, pack: DialoguePack, includeDocument: boolean, prefix: string, prov: Provenance): Promise<number> {
   const kept = await keptInOrder(ctx, buildId, lang, 'chat_specific');
-  const dialogues = async function* () {
-    for (const index of kept) yield (await getJson<StoredDialogue>(ctx.storage, `${dialogueDir(buildId, lang, index)}/dialogue.json`))!;
-  };
+  const dialogues = () => storedRecords<StoredDialogue>(ctx, kept, (i) => `${dialogueDir(buildId, lang, i)}/dialogue.json`);
   const count = await writeLines(
     ctx,
     `${prefix}/${datasetFileName(lang, 'chat_specific')}`,
     (async function* () {
       let n = 0;
-      for await (const d of dialogues()) yield formatDialogueLine({ lang, index: n++, background: d.document, turns: d.turns, pack, includeDocument });
+      for await (const d of dialogues()) {
+        note(prov.models, 'dialogue', d.model);
+        note(prov.packs, `${lang}.dialogue`, d.packVersion);
+        yield formatDialogueLine({ lang, index: n++, background: d.document, turns: d.turns, pack, includeDocument });
+      }
     })(),
   );
   await writeLines(
@@ -117,10 +197,11 @@ async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: strin
     (async function* () {
       let n = 0;
       for await (const d of dialogues()) {
-        yield {
+        const line: ChatSidecarLine = {
           id: `${lang}_chat_specific_${n++}`,
+          // turns[0] is the question as generated, before the first-turn framing adds the document
           question: d.turns[0],
-          document: d.document,
+          document: d.document.trim(),
           segmentId: d.segmentId,
           pageId: d.pageId,
           title: d.title,
@@ -131,23 +212,29 @@ async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: strin
           completionTokens: d.completionTokens,
           calls: d.calls,
         };
+        yield line;
       }
     })(),
   );
   return count;
 }
 
-async function writeTranslated(ctx: BuildContext, buildId: string, lang: string, subset: Subset, prefix: string): Promise<number> {
+async function writeTranslated(ctx: BuildContext, buildId: string, lang: string, subset: Subset, prefix: string, prov: Provenance): Promise<number> {
   const kept = await keptInOrder(ctx, buildId, lang, subset);
-  const records = async function* () {
-    for (const index of kept) yield (await getJson<StoredTranslation>(ctx.storage, `${itemDir(buildId, lang, subset, index)}/translation.json`))!;
-  };
+  const records = () => storedRecords<StoredTranslation>(ctx, kept, (i) => `${itemDir(buildId, lang, subset, i)}/translation.json`);
   const count = await writeLines(
     ctx,
     `${prefix}/${datasetFileName(lang, subset)}`,
     (async function* () {
       let n = 0;
-      for await (const r of records()) yield { id: `${lang}_${subset}_${n++}`, data: r.turns };
+      for await (const r of records()) {
+        note(prov.models, 'translate', r.model);
+        // chat records name both packs they went through: `<filter version>+<translate version>`
+        const parts = r.packVersion.split('+');
+        note(prov.packs, `${lang}.translate`, parts[parts.length - 1]);
+        if (parts.length > 1) note(prov.packs, FILTER_PACK_KEY, parts[0]);
+        yield { id: `${lang}_${subset}_${n++}`, data: r.turns };
+      }
     })(),
   );
   await writeLines(
@@ -163,7 +250,8 @@ async function writeTranslated(ctx: BuildContext, buildId: string, lang: string,
 
 /** English keeps its full sets (Table 2): items are written as read, no LLM. */
 async function writePassThrough(ctx: BuildContext, manifestKey: string, lang: string, subset: Subset, prefix: string): Promise<number> {
-  const manifest = (await getJson<ShardManifest>(ctx.storage, manifestKey))!;
+  const manifest = await getJson<ShardManifest>(ctx.storage, manifestKey);
+  if (!manifest) throw ApplicationFailure.create({ type: 'MissingInput', nonRetryable: true, message: `${manifestKey} is missing from storage` });
   return writeLines(
     ctx,
     `${prefix}/${datasetFileName(lang, subset)}`,
@@ -180,7 +268,12 @@ async function writePassThrough(ctx: BuildContext, manifestKey: string, lang: st
   );
 }
 
-function buildManifest(input: AssembleInput, config: Config, model: string, packs: Record<string, string>, stats: DatasetStats): DatasetManifest {
+function joined(sets: Record<string, Set<string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(sets).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort().join(', ')]));
+}
+
+/** The manifest: provenance, counts read back from the written files, every stage's funnel, LLM usage and timings. */
+function buildManifest(input: AssembleInput, config: Config, prov: Provenance, stats: DatasetStats): DatasetManifest {
   const finishedAt = new Date().toISOString();
   const funnels: Record<string, Funnel> = {};
   const llm: DatasetManifest['llm'] = {};
@@ -190,7 +283,7 @@ function buildManifest(input: AssembleInput, config: Config, model: string, pack
     funnels[name] = s.funnel;
     const cost = (s.promptTokens * config.llm.pricing.inputPerMTok + s.completionTokens * config.llm.pricing.outputPerMTok) / 1e6;
     llm[name] = { calls: s.calls, promptTokens: s.promptTokens, completionTokens: s.completionTokens, estimatedCostUsd: Math.round(cost * 1e4) / 1e4 };
-    byStageMs[name] = s.ms;
+    byStageMs[name] = Math.max(0, s.ms);
   }
   return {
     name: 'ultralink',
@@ -198,12 +291,13 @@ function buildManifest(input: AssembleInput, config: Config, model: string, pack
     configHash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
     seed: config.seed,
     codeVersion: CODE_VERSION,
-    models: { dialogue: model, translate: model, culture_filter: model },
-    promptPacks: packs,
-    languages: [...new Set(input.stages.map((s) => s.lang))],
+    models: joined(prov.models),
+    promptPacks: joined(prov.packs),
+    languages: stats.languages.length ? stats.languages : Object.keys(config.languages),
     files: Object.fromEntries(stats.files.map((f) => [f.file, { dialogues: f.acc.dialogues, turns: f.acc.turns }])),
     funnels,
     llm,
-    timings: { startedAt: input.startedAt, finishedAt, totalMs: Date.parse(finishedAt) - Date.parse(input.startedAt), byStageMs },
-  } as DatasetManifest;
+    // workflow time and activity time come from different clocks: never report a negative duration
+    timings: { startedAt: input.startedAt, finishedAt, totalMs: Math.max(0, Date.parse(finishedAt) - Date.parse(input.startedAt)), byStageMs },
+  };
 }

@@ -150,10 +150,16 @@ export function devServerArgs(opts: DevServerOptions): string[] {
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   if (opts.dbFile) mkdirSync(path.dirname(opts.dbFile), { recursive: true });
   const out = opts.foreground ? 'inherit' : opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
-  const child = spawn(opts.binary, devServerArgs(opts), { stdio: ['ignore', out, out], detached: !opts.foreground });
+  const child = spawn(opts.binary, devServerArgs(opts), { stdio: ['ignore', out, out] });
   const address = `127.0.0.1:${opts.port}`;
   let exited = false;
-  child.on('exit', () => (exited = true));
+  // The server is ours: it must not outlive this process (an orphan would hold the port and a stale DB).
+  const reap = () => child.kill('SIGTERM');
+  process.once('exit', reap);
+  child.on('exit', () => {
+    exited = true;
+    process.removeListener('exit', reap);
+  });
   const deadline = Date.now() + 60_000;
   while (!(await portOpen(opts.port))) {
     if (exited) throw new Error(`temporal dev server exited early (code ${child.exitCode}); see ${opts.logFile ?? 'its output'}`);

@@ -25,6 +25,11 @@ export function registerDemo(program: Command): void {
         onStarted: ({ client, buildId, uiUrl }) => {
           console.log(`build ${buildId}\nUI    ${uiUrl}`);
           watcher = watchBuild(client, buildId);
+          // Ctrl-C cancels the build cleanly (finished outputs stay) instead of leaving it running in the DB.
+          process.once('SIGINT', () => {
+            console.log(`\ninterrupted: cancelling ${buildId}; finished work is kept (ultralink resume ${buildId} continues it)`);
+            void client.workflow.getHandle(buildId).cancel().finally(() => process.exit(130));
+          });
         },
       }).finally(() => watcher?.stop());
       console.log(`\nfinished in ${((Date.now() - started) / 1000).toFixed(0)} s`);
