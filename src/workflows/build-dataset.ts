@@ -67,6 +67,7 @@ export async function buildDatasetWorkflow({ buildId, config }: BuildInput): Pro
 
   upsertSearchAttributes({ UltralinkStage: ['assembly'] });
   const dataset = await work.assembleDataset({ buildId, sources: englishSources, stages, startedAt });
-  upsertSearchAttributes({ UltralinkStage: ['done'], UltralinkState: ['done'] });
+  // The list view tells a build whose files fail the quality thresholds from a clean one.
+  upsertSearchAttributes({ UltralinkStage: ['done'], UltralinkState: [dataset.qualityPassed ? 'done' : 'done_quality_failed'] });
   return { buildId, dataset, stages };
 }

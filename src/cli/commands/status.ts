@@ -1,6 +1,6 @@
 /** `ultralink status [ID]` and `ultralink list`. */
 import type { Command } from 'commander';
-import { buildStatus, listBuilds, uiUrlFor, type BuildStatus } from '../../client';
+import { buildStatus, listBuilds, uiUrlFor, waitForBuild, type BuildStatus } from '../../client';
 import type { Config } from '../../config';
 import { clientFor, configFrom, withConfig } from '../common';
 
@@ -20,6 +20,11 @@ export function registerStatus(program: Command): void {
     const s = await buildStatus(client, id);
     if (!s) throw new Error(`no build with id ${id}`);
     console.log(line(config, s));
+    if (s.status === 'COMPLETED') {
+      const { dataset } = await waitForBuild(client, id);
+      console.log(`dataset: ${dataset.datasetPrefix}`);
+      console.log(dataset.qualityPassed ? 'quality: every file passes its thresholds' : `quality: failing files ${dataset.failingFiles.join(', ')}\n  ${dataset.qualityFailures.join('\n  ')}`);
+    }
   });
   withConfig(program.command('list').description('list recent builds')).action(async (opts) => {
     const config = configFrom(opts);
