@@ -1,0 +1,300 @@
+/**
+ * Knowledge extraction speed, side by side on the same file and cores, in one run (issue 9's benchmark):
+ *
+ *   npx tsx bench/extract.ts [dump.xml.bz2]          (default: the shared enwiki excerpt, 6.1 MB of XML)
+ *
+ * - ours, plain: readSelectedPages + prepareDocument in a child process, no Temporal;
+ * - ours, Temporal: a dev server + an in-process worker running knowledgeWorkflow (child process);
+ * - wikiextractor `--no-templates --json --processes 1` (venv at .ultralink/cache/venv, created when absent);
+ * - `bzip2 -dc > /dev/null`, the single-thread ceiling.
+ * Every contender runs under /usr/bin/time -v: CPU seconds (user + sys, children included) give the per-core
+ * rates, which stay meaningful on a machine shared with other jobs; wall seconds are shown beside them.
+ * Then: multistream speed-up with 1 vs 2 range groups in parallel on the fatwiki multistream dump, peak RSS of
+ * the plain pipeline on a ~1 MB vs a ≥ 30 MB input, and language id on a capped prefix vs the whole text.
+ * `--profile` adds a `node --cpu-prof` run of the plain pipeline and prints the top self-time functions.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { knowledgeTools, LANG_ID_CHARS } from '../src/activities/knowledge';
+import { Client, Connection } from '@temporalio/client';
+import { resolveConfig, toolEnv, type Config } from '../src/config';
+import { ensureTemporalBinary, freePort, startDevServer } from '../src/devtools/temporal';
+import { buildWorkflowBundle, createWorkers } from '../src/worker';
+import { loadLangId } from '../src/core/text/lang-id';
+import { emptyKnowledgeFunnel, prepareDocument } from '../src/core/text/pipeline';
+import { cleanWikitext } from '../src/core/wiki/wikitext';
+import { groupRanges, streamRanges } from '../src/core/wiki/multistream-index';
+import { readSelectedPages, readStreamOffsets } from '../src/io/dump-source';
+
+const ROOT = path.resolve(__dirname, '..');
+const SHARED = path.resolve(ROOT, '..', 'shared', 'data', 'wiki');
+const EN = path.join(SHARED, 'en', 'enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2');
+const FAT = path.join(SHARED, 'multistream', 'fatwiki-20240920-pages-articles-multistream.xml.bz2');
+const FAT_INDEX = path.join(SHARED, 'multistream', 'fatwiki-20240920-pages-articles-multistream-index.txt.bz2');
+const SMALL = path.join(SHARED, 'zh', 'zhwiki-test-pages.xml');
+const VENV = path.join(ROOT, '.ultralink', 'cache', 'venv');
+const PYTHON = path.join(VENV, 'bin', 'python');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+interface Timed { wall: number; cpu: number; rssMb: number; stdout: string }
+
+/** Runs a command under /usr/bin/time -v: wall and CPU seconds (children included) and peak RSS. */
+function timed(cmd: string, args: string[], opts: { stdoutFile?: string; env?: NodeJS.ProcessEnv } = {}): Timed {
+  const started = performance.now();
+  const shell = `exec /usr/bin/time -v ${[cmd, ...args].map(q).join(' ')}${opts.stdoutFile ? ` > ${q(opts.stdoutFile)}` : ''}`;
+  const r = spawnSync('bash', ['-c', shell], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, ...opts.env } });
+  const wall = (performance.now() - started) / 1000;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const num = (label: string) => Number(new RegExp(`${label}[^:]*: ([\\d.]+)`).exec(r.stderr)?.[1] ?? NaN);
+  return { wall, cpu: num('User time') + num('System time'), rssMb: num('Maximum resident set size') / 1024, stdout: r.stdout };
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function xmlBytes(file: string): number {
+  return file.endsWith('.bz2') ? Number(execFileSync('bash', ['-c', `bzip2 -dc ${q(file)} | wc -c`]).toString().trim()) : statSync(file).size;
+}
+
+// ---- child modes -------------------------------------------------------------------------------------------
+
+function benchConfig(lang: string, dump?: string, index?: string, groups = 8): Config {
+  return resolveConfig({ languages: { [lang]: { dump, dumpIndex: index } }, knowledge: { rangeGroups: groups } });
+}
+
+/** The plain pipeline over a dump (or one byte range); prints its counts as JSON. */
+async function plainMode(file: string, lang: string, start?: number, end?: number, langIdChars = LANG_ID_CHARS): Promise<void> {
+  const config = benchConfig(lang);
+  const entry = config.languages[lang]!;
+  const tools = knowledgeTools(await loadLangId(), langIdChars);
+  const options = { ...config.knowledge, lang, fasttextLabel: entry.fasttextLabel, scriptConversion: entry.scriptConversion };
+  const funnel = emptyKnowledgeFunnel();
+  let pages = 0;
+  let segments = 0;
+  const kept: number[] = [];
+  for await (const ev of readSelectedPages(file, { lang, disambiguationTemplates: entry.disambiguationTemplates, start, end })) {
+    pages++;
+    if (ev.kind !== 'page') continue;
+    const prepared = prepareDocument(ev.page, options, tools, funnel);
+    if (prepared.kept) {
+      segments += prepared.segments.length;
+      kept.push(prepared.doc.pageId);
+    }
+  }
+  const stepMs = Object.fromEntries(Object.entries(funnel).map(([k, s]) => [k, Math.round(s.ms)]));
+  console.log(JSON.stringify({ pages, segments, kept, stepMs, languageDrops: funnel.language.dropped }));
+}
+
+/** knowledgeWorkflow on the dev server at `address` with an in-process worker; prints the result counts. */
+async function temporalMode(file: string, lang: string, address: string, bundle: string): Promise<void> {
+  const suffix = Math.random().toString(36).slice(2, 8);
+  const base = benchConfig(lang, file);
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'bench-extract-state-'));
+  const config = resolveConfig({ ...base, stateDir, temporal: { ...base.temporal, address, workTaskQueue: `bench-work-${suffix}`, llmTaskQueue: `bench-llm-${suffix}` } });
+  const backend = { model: 'none', chat: () => Promise.reject(new Error('no LLM')), listModels: () => Promise.resolve([]) };
+  const workers = await createWorkers({ config, secrets: {}, backend, workflowBundlePath: bundle });
+  const running = workers.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  try {
+    const buildId = `bench-${suffix}`;
+    const result = await client.workflow.execute('knowledgeWorkflow', { workflowId: `${buildId}/${lang}/knowledge`, taskQueue: config.temporal.workTaskQueue, args: [{ buildId, lang, config }] });
+    console.log(JSON.stringify({ pages: result.pagesRead, segments: result.segments }));
+  } finally {
+    workers.shutdown();
+    await running;
+    await connection.close();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+// ---- the benchmark -----------------------------------------------------------------------------------------
+
+function ensureWikiextractor(): boolean {
+  if (existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import wikiextractor'], { stdio: 'ignore' }).status === 0) return true;
+  console.error('creating the wikiextractor venv (python3 -m venv; pip install wikiextractor)…');
+  if (spawnSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' }).status !== 0) return false;
+  return spawnSync(path.join(VENV, 'bin', 'pip'), ['install', '-q', 'wikiextractor'], { stdio: 'inherit' }).status === 0;
+}
+
+/** The enwiki excerpt's pages repeated under new ids until the XML reaches `minBytes`; bz2 like a real dump. */
+function bigInput(dir: string, minBytes: number): string {
+  const xml = execFileSync('bzip2', ['-dc', EN], { maxBuffer: 1 << 28 }).toString('utf8');
+  const first = xml.indexOf('<page>');
+  const end = xml.lastIndexOf('</page>') + '</page>'.length;
+  const pages = xml.slice(first, end);
+  const copies: string[] = [];
+  for (let k = 0; Buffer.byteLength(xml) * (k + 1) < minBytes + Buffer.byteLength(xml); k++) {
+    copies.push(k === 0 ? pages : pages.replace(/<id>(\d+)<\/id>(\s*<revision>|\s*<redirect)/g, (_m, id: string, rest: string) => `<id>${Number(id) + k * 10_000_000}</id>${rest}`));
+  }
+  const file = path.join(dir, 'enwiki-repeated.xml.bz2');
+  writeFileSync(file, execFileSync('bzip2', ['-c'], { input: Buffer.from(xml.slice(0, first) + copies.join('\n') + xml.slice(end)), maxBuffer: 1 << 28 }));
+  return file;
+}
+
+const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r, i) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ') + (i === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
+}
+
+async function main(): Promise<void> {
+  const file = path.resolve(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : EN);
+  const lang = 'en';
+  const self = __filename;
+  const tmp = mkdtempSync(path.join(tmpdir(), 'bench-extract-'));
+  try {
+    const bytes = xmlBytes(file);
+    const mb = bytes / 1e6;
+    console.log(`input ${path.basename(file)}: ${f(mb)} MB of XML, ${f(statSync(file).size / 1e6)} MB compressed; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${require('node:os').cpus().length} cores\n`);
+
+    const rows: string[][] = [['contender', 'pages', 'wall s', 'CPU s', 'pages/CPU-s', 'XML MB/CPU-s', 'vs wikiextractor', 'vs bzip2']];
+    const ceiling = timed('bzip2', ['-dc', file], { stdoutFile: '/dev/null' });
+    const plain = timed(TSX, [self, '--plain', file, lang]);
+    // Fixed cost (node + tsx start, lid.176 and cl100k loading) on an 11 kB page, for the steady-state rates.
+    const TINY = path.join(SHARED, 'fr', 'frwiki-20121230-id3.xml');
+    const startup = timed(TSX, [self, '--plain', TINY, 'fr']);
+    const plainOut = JSON.parse(plain.stdout.trim().split('\n').pop()!) as { pages: number; segments: number; stepMs: Record<string, number> };
+
+    const server = await startDevServer({ binary: ensureTemporalBinary(toolEnv().cacheDir), port: await freePort(), namespace: 'default', dbFile: path.join(tmp, 'temporal.sqlite'), logFile: path.join(tmp, 'temporal.log') });
+    let viaTemporal: Timed;
+    try {
+      const bundle = path.join(tmp, 'workflow-bundle.js');
+      writeFileSync(bundle, (await buildWorkflowBundle()).code);
+      viaTemporal = timed(TSX, [self, '--temporal', file, lang, server.address, bundle]);
+    } finally {
+      await server.stop();
+    }
+    const temporalOut = JSON.parse(viaTemporal.stdout.trim().split('\n').pop()!) as { pages: number; segments: number };
+
+    let wx: Timed | undefined;
+    let wxPages = NaN;
+    if (ensureWikiextractor()) {
+      wx = timed(PYTHON, ['-m', 'wikiextractor.WikiExtractor', '--no-templates', '--json', '--processes', '1', '-q', '-o', '-', file]);
+      wxPages = wx.stdout.split('\n').filter((l) => l.trim().length > 0).length;
+    }
+    const perCore = (t: Timed) => mb / t.cpu;
+    const wxRate = wx ? perCore(wx) : NaN;
+    const row = (name: string, pages: number, t: Timed) => [name, String(pages), f(t.wall, 1), f(t.cpu, 2), f(pages / t.cpu, 1), f(perCore(t)), `${f(perCore(t) / wxRate)}×`, `${f((100 * perCore(t)) / perCore(ceiling), 0)}%`];
+    rows.push(row('ours, plain pipeline', plainOut.pages, plain));
+    rows.push(row('ours, through Temporal', temporalOut.pages, viaTemporal));
+    if (wx) rows.push(row(`wikiextractor (${wxPages} articles out)`, plainOut.pages, wx));
+    rows.push(row('bzip2 -dc > /dev/null', plainOut.pages, ceiling));
+    console.log(table(rows));
+    const wxStart = wx ? timed(PYTHON, ['-m', 'wikiextractor.WikiExtractor', '--no-templates', '--json', '--processes', '1', '-q', '-o', '-', TINY]) : undefined;
+    const net = (t: Timed, s0: Timed | undefined) => mb / Math.max(1e-3, t.cpu - (s0?.cpu ?? 0));
+    console.log(`\nsteady state (minus start-up CPU on an 11 kB page: ours ${f(startup.cpu)} s${wxStart ? `, wikiextractor ${f(wxStart.cpu)} s` : ''}): ours ${f(net(plain, startup))} XML MB/CPU-s${wx && wxStart ? `, wikiextractor ${f(net(wx, wxStart))}, ratio ${f(net(plain, startup) / net(wx, wxStart))}×` : ''}, bzip2 ceiling ${f(perCore(ceiling))} (${f((100 * net(plain, startup)) / perCore(ceiling), 0)}%)`);
+    console.log(`\nours: ${plainOut.segments} segments (Temporal run: ${temporalOut.segments}); step ms in the plain run: ${JSON.stringify(plainOut.stepMs)}`);
+    console.log('per core = XML MB ÷ CPU seconds (user+sys, decoder child included); the Temporal row includes worker start-up and lid.176 loading.');
+
+    // Multistream: one range group vs two in parallel (2 cores), same plain pipeline.
+    if (existsSync(FAT) && existsSync(FAT_INDEX)) {
+      const offsets = await readStreamOffsets(FAT_INDEX);
+      const size = statSync(FAT).size;
+      const one = timed(TSX, [self, '--plain', FAT, 'en', '0', String(size)]);
+      const groups = groupRanges(streamRanges(offsets, size), 2);
+      const started = performance.now();
+      const runs = await Promise.all(groups.map((g) => new Promise<Timed>((resolve, reject) => {
+        try {
+          // Two children at once: spawnSync would serialise them, so each runs in its own bash under time -v.
+          const { spawn } = require('node:child_process') as typeof import('node:child_process');
+          const child = spawn('bash', ['-c', `exec /usr/bin/time -v ${[TSX, self, '--plain', FAT, 'en', String(g.start), String(g.end)].map(q).join(' ')}`]);
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (d) => (stdout += d));
+          child.stderr.on('data', (d) => (stderr += d));
+          child.on('close', () => resolve({ wall: 0, cpu: Number(/User time[^:]*: ([\d.]+)/.exec(stderr)?.[1]) + Number(/System time[^:]*: ([\d.]+)/.exec(stderr)?.[1]), rssMb: 0, stdout }));
+        } catch (e) {
+          reject(e);
+        }
+      })));
+      const twoWall = (performance.now() - started) / 1000;
+      const pagesOf = (t: Timed) => (JSON.parse(t.stdout.trim().split('\n').pop()!) as { pages: number }).pages;
+      console.log(`\nmultistream ${path.basename(FAT)} (${offsets.length} streams): 1 group ${f(one.wall, 1)} s wall (${pagesOf(one)} pages); 2 groups in parallel ${f(twoWall, 1)} s wall (${runs.map(pagesOf).join(' + ')} pages); speed-up ${f(one.wall / twoWall)}× (CPU ${f(one.cpu)} s vs ${runs.map((r) => f(r.cpu)).join(' + ')} s)`);
+    }
+
+    // Peak RSS: ~1 MB vs ≥ 30 MB of XML through the plain pipeline.
+    const big = bigInput(tmp, 30e6);
+    const small = timed(TSX, [self, '--plain', SMALL, 'zh']);
+    const large = timed(TSX, [self, '--plain', big, 'en']);
+    console.log(`peak RSS: ${f(statSync(SMALL).size / 1e6)} MB XML → ${f(small.rssMb, 0)} MB; ${f(xmlBytes(big) / 1e6, 1)} MB XML → ${f(large.rssMb, 0)} MB (${f((100 * (large.rssMb - small.rssMb)) / small.rssMb, 0)}%)`);
+
+    // Language id on a capped prefix vs the whole text: same verdicts on every shared dump?
+    await langIdAgreement();
+
+    if (process.argv.includes('--profile')) profile(file, lang, tmp);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** lid.176 on the first LANG_ID_CHARS characters vs the whole cleaned text, over every ns0 page of the shared dumps. */
+async function langIdAgreement(): Promise<void> {
+  const langId = await loadLangId();
+  let pages = 0;
+  let same = 0;
+  let fullMs = 0;
+  let capMs = 0;
+  const differ: string[] = [];
+  for (const lang of ['en', 'zh', 'ru', 'fr', 'es']) {
+    const dir = path.join(SHARED, lang);
+    if (!existsSync(dir)) continue;
+    const label = benchConfig(lang).languages[lang]!.fasttextLabel;
+    for (const name of readdirSync(dir)) {
+      for await (const ev of readSelectedPages(path.join(dir, name), { lang })) {
+        if (ev.kind !== 'page') continue;
+        const cleaned = cleanWikitext(ev.page.text);
+        if (!cleaned.ok || cleaned.text.length === 0) continue;
+        let t = performance.now();
+        const full = langId.detect(cleaned.text);
+        fullMs += performance.now() - t;
+        t = performance.now();
+        const cap = langId.detect(cleaned.text.slice(0, LANG_ID_CHARS));
+        capMs += performance.now() - t;
+        const ok = (r: { lang: string; score: number }) => r.lang === label && r.score >= 0.5;
+        pages++;
+        if (ok(full) === ok(cap)) same++;
+        else differ.push(`${lang}:${ev.page.title} full=${full.lang}/${f(full.score)} cap=${cap.lang}/${f(cap.score)}`);
+      }
+    }
+  }
+  console.log(`language id on the first ${LANG_ID_CHARS} chars vs whole text: same verdict on ${same}/${pages} shared pages; lid time ${f(fullMs / 1000)} s → ${f(capMs / 1000)} s${differ.length ? `; differ: ${differ.join('; ')}` : ''}`);
+}
+
+/** `node --cpu-prof` over the plain pipeline; prints the functions with the most self time. */
+function profile(file: string, lang: string, tmp: string): void {
+  const dir = path.join(tmp, 'prof');
+  spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '--import', 'tsx', self(), '--plain', file, lang], { stdio: 'ignore' });
+  const prof = JSON.parse(readFileSync(path.join(dir, readdirSync(dir)[0]), 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] };
+  const self_ = new Map<number, number>();
+  prof.samples.forEach((id, i) => self_.set(id, (self_.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  const byFn = new Map<string, number>();
+  for (const n of prof.nodes) {
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${path.relative(ROOT, n.callFrame.url.replace('file://', ''))}:${n.callFrame.lineNumber + 1}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + (self_.get(n.id) ?? 0));
+  }
+  const total = [...byFn.values()].reduce((a, b) => a + b, 0);
+  console.log('\ncpu profile of the plain pipeline (self time):');
+  for (const [fn, us] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${f((100 * us) / total, 1).padStart(5)}%  ${fn}`);
+}
+
+function self(): string {
+  return __filename;
+}
+
+const [mode, ...args] = process.argv.slice(2);
+const run =
+  mode === '--plain'
+    ? plainMode(args[0], args[1], args[2] === undefined ? undefined : Number(args[2]), args[3] === undefined ? undefined : Number(args[3]))
+    : mode === '--temporal'
+      ? temporalMode(args[0], args[1], args[2], args[3])
+      : main();
+run.then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
