@@ -69,6 +69,7 @@ async function runStage(input: LanguageBuildInput, stage: 'chat_specific' | 'cha
     taskQueue: workflowInfo().taskQueue,
     args: [{ buildId, lang, stage, config, quota, source }],
     searchAttributes: { UltralinkBuild: [buildId], UltralinkLanguage: [lang], UltralinkStage: [stage] },
+    staticSummary: `${lang} · ${stage}: ${quota} to keep from ${source.count} candidates`,
   });
   return { lang, stage, quota, status: r.status, funnel: r.funnel, calls: r.calls, promptTokens: r.promptTokens, completionTokens: r.completionTokens, ms: Date.now() - started };
 }
