@@ -7,6 +7,7 @@ import { registerStatus } from './status';
 import { registerCancel } from './cancel';
 import { registerDoctor } from './doctor';
 import { registerDemo } from './demo';
+import { registerExtract } from './extract';
 import { registerStats } from './stats';
 import { registerExport } from './export';
 import { registerResume } from './resume';
@@ -14,5 +15,5 @@ import { registerBundle } from './bundle';
 
 /** Adds all commands to the program. */
 export function registerCommands(program: Command): void {
-  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor, registerDemo, registerResume, registerBundle]) register(program);
+  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor, registerDemo, registerResume, registerBundle, registerStats, registerExport, registerExtract]) register(program);
 }
