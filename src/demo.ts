@@ -86,7 +86,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 function loadRawDemoConfig(file: string): ConfigInput {
   if (!existsSync(file)) throw new ConfigError(`demo config not found: ${file}`);
   // Paths in the sample config are relative to the repo root, wherever the demo is started from.
-  return rebasePaths(parseYaml(readFileSync(file, 'utf8')) as ConfigInput, file === DEMO_CONFIG ? REPO_ROOT : process.cwd());
+  // Bundled configs name bundled files relative to the repo root; a user's config, relative to where it is run.
+  const bundled = path.resolve(file).startsWith(path.join(REPO_ROOT, 'samples') + path.sep);
+  return rebasePaths(parseYaml(readFileSync(file, 'utf8')) as ConfigInput, bundled ? REPO_ROOT : process.cwd());
 }
 
 function rebasePaths(raw: ConfigInput, root: string): ConfigInput {
