@@ -3,6 +3,7 @@
  * activity. A turn's outcome is stored under a deterministic key, so a rerun or a resumed build returns it
  * without calling the LLM again.
  */
+import { ApplicationFailure } from '@temporalio/activity';
 import { checkCompletion, checkPromptFits, cleanQuestion, normaliseOutput } from '../core/dialogue/gates';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { QuestionKind } from '../core/dialogue/plan';
@@ -78,7 +79,7 @@ export function createDialogueActivities(ctx: BuildContext) {
     for (let t = 0; t < upTo; t++) {
       for (const role of ['q', 'a'] as const) {
         const stored = await getJson<StoredTurn>(ctx.storage, turnKey({ ...input, turn: t }, role));
-        if (!stored?.ok || stored.text === undefined) throw new Error(`turn ${t}${role} of segment ${input.segmentIndex} is missing`);
+        if (!stored?.ok || stored.text === undefined) throw missing(`turn ${t}${role} of segment ${input.segmentIndex}`);
         out.push(stored.text);
       }
     }
@@ -88,8 +89,9 @@ export function createDialogueActivities(ctx: BuildContext) {
   /** Runs one generation: prompt fit gate, cached LLM call, normalisation, output gates; stores the outcome. */
   async function generate(input: TurnInput, role: 'q' | 'a', render: (background: string, past: string[]) => Promise<ChatMessage[]>): Promise<TurnOutcome> {
     const key = turnKey(input, role);
+    // Idempotency: a stored outcome is returned as is (its original cost too, so stage totals do not depend on crashes).
     const done = await getJson<StoredTurn>(ctx.storage, key);
-    if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: 0, completionTokens: 0 };
+    if (done) return { ok: done.ok, reason: done.reason, calls: done.calls, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
     const config = await ctx.configOf(input.buildId);
     const lang = config.languages[input.lang]!;
     const opts = config.dialogue;
@@ -124,7 +126,7 @@ export function createDialogueActivities(ctx: BuildContext) {
     /** Generates the answer of `turn` (Figure 6 initial, follow-up otherwise). */
     async giveAnswer(input: TurnInput): Promise<TurnOutcome> {
       const question = await getJson<StoredTurn>(ctx.storage, turnKey(input, 'q'));
-      if (!question?.ok || question.text === undefined) throw new Error(`question of turn ${input.turn} of segment ${input.segmentIndex} is missing`);
+      if (!question?.ok || question.text === undefined) throw missing(`question of turn ${input.turn} of segment ${input.segmentIndex}`);
       return generate(input, 'a', async (background, past) =>
         renderAnswerMessages(packOf(input.lang), { background, history: past, question: question.text!, kind: input.turn === 0 ? 'initial' : 'followup' }),
       );
@@ -163,6 +165,11 @@ export function createDialogueActivities(ctx: BuildContext) {
       await ctx.storage.putIfAbsent(key, JSON.stringify(record));
     },
   };
+}
+
+/** A turn the workflow only asks for after storing it: its absence is a bug no retry fixes. */
+function missing(what: string): ApplicationFailure {
+  return ApplicationFailure.create({ message: `${what} is missing from storage`, type: 'MissingInput', nonRetryable: true });
 }
 
 /** The output line of a stored dialogue (assembly numbers them). */

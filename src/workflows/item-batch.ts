@@ -154,7 +154,7 @@ async function runTranslation(input: BatchInput, sourceIndex: number): Promise<I
     }
     if (reason) return { ...out, reason };
   }
-  await work.saveTranslation({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex, fields, config: { translateRetries: config.agnostic.translateRetries } });
+  await work.saveTranslation({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex, fields });
   return { ...out, kept: true };
 }
 

@@ -4,10 +4,11 @@
  * A batch is admitted only while kept + in-flight positions < quota, so the kept items are always the
  * shortest prefix of the draw order holding `quota` keepers, whatever the completion order (deterministic).
  */
-import { continueAsNew, startChild, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, executeChild, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
-import { emptyStats, mergeFunnels, type Funnel } from '../core/stats';
+import { emptyStats, mergeFunnels, type Funnel, type StepStats } from '../core/stats';
 import { stageWorkflowId } from '../names';
+import { BUILD_KEY, DONE_KEY, LANGUAGE_KEY, PROGRESS_KEY, STAGE_KEY } from '../search-attributes';
 import { itemBatchWorkflow, type BatchResult, type ItemStage, type StageSource } from './item-batch';
 
 export interface QuotaStageInput {
@@ -15,11 +16,13 @@ export interface QuotaStageInput {
   lang: string;
   stage: ItemStage;
   config: Config;
-  /** Items to keep; Infinity-like values are clamped to sourceCount. */
+  /** Items to keep; more than the source holds ends `exhausted` (the culture filter asks for all and judges all). */
   quota: number;
   source: StageSource;
   /** Carried across continue-as-new. */
   state?: QuotaStageState;
+  /** Test-only: continue-as-new after this many batches of one run, as if the server had suggested it. */
+  continueAsNewAfterBatches?: number;
 }
 
 export interface QuotaStageState {
@@ -31,6 +34,8 @@ export interface QuotaStageState {
   calls: number;
   promptTokens: number;
   completionTokens: number;
+  /** Runs of this stage so far (1 + continue-as-new count). */
+  runs?: number;
 }
 
 export interface QuotaStageResult extends QuotaStageState {
@@ -39,52 +44,149 @@ export interface QuotaStageResult extends QuotaStageState {
   status: 'met' | 'exhausted';
 }
 
-/** Positions one batch child processes at most (bounds each child's history). */
-const BATCH_SIZE = 50;
-
-/** Runs a stage to its exact quota; returns the counts (the kept items are in storage, listed by batch). */
-export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaStageResult> {
-  const { buildId, lang, stage, config, source } = input;
-  const quota = Math.min(input.quota, source.count);
-  const state: QuotaStageState = input.state ?? { nextDraw: 0, kept: 0, dropped: 0, batches: 0, funnel: {}, calls: 0, promptTokens: 0, completionTokens: 0 };
-  const maxBatches = Math.max(1, Math.ceil(config.llm.concurrency / 4));
-  const inflight = new Map<string, { handle: ChildWorkflowHandle<typeof itemBatchWorkflow>; size: number }>();
-  let inflightPositions = 0;
-
-  for (;;) {
-    while (inflight.size < maxBatches) {
-      const size = Math.min(BATCH_SIZE, quota - state.kept - inflightPositions, source.count - state.nextDraw);
-      if (size <= 0) break;
-      const from = state.nextDraw;
-      const id = stageWorkflowId(buildId, lang, stage, from);
-      const handle = await startChild(itemBatchWorkflow, {
-        workflowId: id,
-        taskQueue: workflowInfo().taskQueue,
-        args: [{ buildId, lang, stage, config, source, from, to: from + size }],
-      });
-      inflight.set(id, { handle, size });
-      state.nextDraw += size;
-      state.batches += 1;
-      inflightPositions += size;
-    }
-    if (inflight.size === 0) break;
-    const [id, result] = await Promise.race([...inflight].map(async ([id, c]) => [id, await c.handle.result()] as const));
-    inflightPositions -= inflight.get(id)!.size;
-    inflight.delete(id);
-    absorb(state, result);
-    // History stays bounded at any scale: hand the counts to a fresh run once nothing is in flight.
-    if (workflowInfo().continueAsNewSuggested && inflight.size === 0) {
-      await continueAsNew<typeof quotaStageWorkflow>({ ...input, state });
-    }
-  }
-  return { ...state, stage, quota, status: state.kept >= quota ? 'met' : 'exhausted' };
+/** What the `progress` query returns: `done` counts kept items towards `total` (the quota). */
+export interface QuotaStageProgress {
+  stage: ItemStage;
+  lang: string;
+  done: number;
+  total: number;
+  kept: number;
+  dropped: number;
+  drawn: number;
+  inFlight: number;
+  batches: number;
+  calls: number;
+  tokens: number;
+  funnel: Funnel;
 }
 
-function absorb(state: QuotaStageState, r: BatchResult): void {
+/** Positions one batch child processes at most (bounds each child's history: ~10 events per LLM call). */
+const BATCH_SIZE = 50;
+
+/** Live counters of a stage, for the UI and `ultralink status`. */
+export const progressQuery = defineQuery<QuotaStageProgress>('progress');
+
+/** Batch children in flight: enough to keep every LLM slot busy, since a batch runs up to 16 items at once. */
+export function maxBatchesInFlight(config: Config): number {
+  return Math.max(1, Math.ceil(config.llm.concurrency / 4));
+}
+
+/** Size of the next batch: never more positions than could still be needed, nor more than remain. */
+export function nextBatchSize(quota: number, kept: number, inFlightPositions: number, sourceCount: number, nextDraw: number): number {
+  return Math.max(0, Math.min(BATCH_SIZE, quota - kept - inFlightPositions, sourceCount - nextDraw));
+}
+
+/** Adds one batch's counts into the state; the stage step keeps total = kept + dropped. */
+export function absorbBatch(state: QuotaStageState, r: BatchResult): void {
   state.kept += r.kept;
   state.dropped += r.dropped;
   state.calls += r.calls;
   state.promptTokens += r.promptTokens;
   state.completionTokens += r.completionTokens;
-  state.funnel = mergeFunnels(state.funnel, { [r.stage]: { ...emptyStats(), total: r.kept + r.dropped, kept: r.kept, dropped: r.dropped, byReason: r.byReason } });
+  const step: StepStats = { ...emptyStats(), total: r.kept + r.dropped, kept: r.kept, dropped: r.dropped, byReason: r.byReason, tokens: r.promptTokens + r.completionTokens };
+  const steps: Funnel = { [r.stage]: step };
+  if (r.stage === 'chat_specific') {
+    // Dialogues cut at the last good turn are kept; this step shows how many ran their planned course.
+    const ended = Object.values(r.endedEarly).reduce((n, k) => n + k, 0);
+    steps.full_length = { ...emptyStats(), total: r.kept, kept: r.kept - ended, dropped: ended, byReason: r.endedEarly };
+  }
+  state.funnel = mergeFunnels(state.funnel, steps);
+}
+
+/** The `quota` funnel step: delivered vs asked; a shortfall is counted as the source running out. */
+export function quotaStep(stage: ItemStage, quota: number, kept: number): StepStats {
+  const shortfall = Math.max(0, quota - kept);
+  return { ...emptyStats(), total: quota, kept: Math.min(kept, quota), dropped: shortfall, byReason: shortfall > 0 ? { [`${stage}_source_exhausted`]: shortfall } : {} };
+}
+
+/** Runs a stage to its exact quota; returns the counts (the kept items are in storage, listed by batch). */
+export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaStageResult> {
+  const { buildId, lang, stage, config, source } = input;
+  const quota = Math.max(0, input.quota);
+  // The culture filter judges every item: its quota is the source size, so reaching the end is its normal finish.
+  const filterAll = stage === 'judge';
+  const state: QuotaStageState = input.state ?? { nextDraw: 0, kept: 0, dropped: 0, batches: 0, funnel: {}, calls: 0, promptTokens: 0, completionTokens: 0 };
+  state.runs = (state.runs ?? 0) + 1;
+  const maxBatches = maxBatchesInFlight(config);
+  const inflight = new Map<number, number>(); // first draw position -> batch size
+  const finished: Array<{ from: number; result?: BatchResult; error?: unknown }> = [];
+  let batchesThisRun = 0;
+  let reportedPercent = -1;
+
+  const progress = (): QuotaStageProgress => ({
+    stage,
+    lang,
+    done: state.kept,
+    total: quota,
+    kept: state.kept,
+    dropped: state.dropped,
+    drawn: state.nextDraw,
+    inFlight: [...inflight.values()].reduce((n, s) => n + s, 0),
+    batches: state.batches,
+    calls: state.calls,
+    tokens: state.promptTokens + state.completionTokens,
+    funnel: state.funnel,
+  });
+  setHandler(progressQuery, progress);
+  upsertSearchAttributes([
+    { key: BUILD_KEY, value: buildId },
+    { key: LANGUAGE_KEY, value: lang },
+    { key: STAGE_KEY, value: stage },
+  ]);
+  const report = () => {
+    const p = progress();
+    setCurrentDetails(
+      `**${lang}/${stage}**: ${p.kept} / ${quota} kept, ${p.dropped} dropped, ${p.inFlight} in flight\n\n` +
+        `draws ${p.drawn} / ${source.count} · batches ${p.batches} · LLM calls ${p.calls} · tokens ${p.tokens} · run ${state.runs}`,
+    );
+    // One history event per upsert: only when the whole percent moves.
+    const percent = quota === 0 ? 100 : Math.floor((100 * Math.min(state.kept, quota)) / quota);
+    if (percent !== reportedPercent) {
+      reportedPercent = percent;
+      upsertSearchAttributes([
+        { key: PROGRESS_KEY, value: percent },
+        { key: DONE_KEY, value: state.kept },
+      ]);
+    }
+  };
+  report();
+
+  // History stays bounded at any scale: once a new run is suggested, admit no more batches, drain, hand over.
+  const handOver = () => workflowInfo().continueAsNewSuggested || (input.continueAsNewAfterBatches !== undefined && batchesThisRun >= Math.max(1, input.continueAsNewAfterBatches));
+  for (;;) {
+    while (inflight.size < maxBatches && !handOver()) {
+      const inFlightPositions = [...inflight.values()].reduce((n, s) => n + s, 0);
+      const size = nextBatchSize(quota, state.kept, inFlightPositions, source.count, state.nextDraw);
+      if (size === 0) break;
+      const from = state.nextDraw;
+      // All admitted batches start in one workflow task; completions arrive in any order through `finished`.
+      void executeChild(itemBatchWorkflow, {
+        workflowId: stageWorkflowId(buildId, lang, stage, from),
+        taskQueue: workflowInfo().taskQueue,
+        args: [{ buildId, lang, stage, config, source, from, to: from + size }],
+      }).then(
+        (result) => finished.push({ from, result }),
+        (error: unknown) => finished.push({ from, error }),
+      );
+      inflight.set(from, size);
+      state.nextDraw += size;
+      state.batches += 1;
+      batchesThisRun += 1;
+    }
+    if (inflight.size === 0) break;
+    await condition(() => finished.length > 0);
+    for (const f of finished.splice(0)) {
+      if (f.error !== undefined) throw f.error;
+      inflight.delete(f.from);
+      absorbBatch(state, f.result!);
+    }
+    report();
+  }
+  const more = nextBatchSize(quota, state.kept, 0, source.count, state.nextDraw) > 0;
+  if (more && handOver()) {
+    await continueAsNew<typeof quotaStageWorkflow>({ ...input, state });
+  }
+  if (filterAll) return { ...state, stage, quota, status: 'met' };
+  const funnel = mergeFunnels(state.funnel, { quota: quotaStep(stage, quota, state.kept) });
+  return { ...state, funnel, stage, quota, status: state.kept >= quota ? 'met' : 'exhausted' };
 }
