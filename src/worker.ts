@@ -78,7 +78,9 @@ export async function createWorkers(opts: WorkerOptions): Promise<{ run(): Promi
     namespace,
     taskQueue: config.temporal.llmTaskQueue,
     activities,
-    maxConcurrentActivityTaskExecutions: config.llm.concurrency,
+    // The embedded model runs `parallelSequences` generations at once: more activity slots would only queue
+    // calls inside the worker, where they age towards their start-to-close timeout instead of waiting on the server.
+    maxConcurrentActivityTaskExecutions: config.llm.baseUrl ? config.llm.concurrency : Math.min(config.llm.concurrency, config.llm.local.parallelSequences),
     maxTaskQueueActivitiesPerSecond: config.llm.ratePerSecond,
   });
   opts.log?.(`worker polling ${config.temporal.workTaskQueue} and ${config.temporal.llmTaskQueue} on ${config.temporal.address} (LLM: ${backend.model})`);

@@ -30,7 +30,7 @@ describe('ultralink demo (reduced: fr, one dialogue, one math translation, local
     expect(output).toContain(`http://127.0.0.1:${uiPort}/namespaces/default/workflows/`);
 
     for (const file of ['fr_chat_specific.jsonl', 'fr_math.jsonl', 'manifest.json', 'README.md', 'tables.md']) expect(existsSync(path.join(folder!, file)), file).toBe(true);
-    for (const file of ['fr_chat_specific.jsonl', 'fr_math.jsonl', 'en_math.jsonl']) {
+    for (const file of ['fr_chat_specific.jsonl', 'fr_math.jsonl']) {
       const lines = readFileSync(path.join(folder!, file), 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { id: string; data: string[] });
       lines.forEach((l, n) => {
         expect(l.id).toBe(`${file.replace('.jsonl', '')}_${n}`);

@@ -1,0 +1,52 @@
+/** The command line as users meet it: help, doctor with nothing running, a bad config. */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../src/devtools/temporal';
+import { testDir } from '../support/harness';
+import { REPO_ROOT } from '../support/shared-data';
+
+function ultralink(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin/ultralink.js'), ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('ultralink CLI', () => {
+  it('--help lists every command', () => {
+    const { status, out } = ultralink(['--help'], REPO_ROOT);
+    expect(status).toBe(0);
+    for (const command of ['server', 'worker', 'run', 'status', 'list', 'cancel', 'doctor', 'demo', 'resume', 'extract', 'stats', 'export']) {
+      expect(out).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    }
+  });
+
+  it('doctor with nothing running exits non-zero and names what is missing and how to fix it', async () => {
+    const dir = testDir('doctor');
+    const port = await freePort(); // nothing listens here
+    const llmPort = await freePort();
+    const config = path.join(dir, 'c.yaml');
+    writeFileSync(config, `stateDir: ${dir}\ntemporal: { address: 127.0.0.1:${port} }\nllm: { baseUrl: http://127.0.0.1:${llmPort}/v1, model: m, timeoutMs: 2000 }\n`);
+    const { status, out } = ultralink(['doctor', '-c', config], dir);
+    expect(status).not.toBe(0);
+    expect(out).toMatch(new RegExp(`FAIL\\s+temporal .*127\\.0\\.0\\.1:${port}`));
+    expect(out).toMatch(/fix: start the dev server with `ultralink server`/);
+    expect(out).toMatch(new RegExp(`FAIL\\s+llm .*127\\.0\\.0\\.1:${llmPort}`));
+    expect(out).toMatch(/ok\s+storage/);
+  });
+
+  it.each([
+    ['llm:\n  temperature: 9\n', /config field 'llm\.temperature'/],
+    ['languages:\n  zh: { chatSpecific: -3 }\n', /config field 'languages\.zh\.chatSpecific'/],
+    ['storage: { kind: s3 }\n', /config field 'storage\.bucket'/],
+    ['seed: [1\n', /not valid YAML/],
+  ])('a bad config exits non-zero with one message naming the field (%j) and starts nothing', (yaml, message) => {
+    const dir = testDir('badconfig');
+    const config = path.join(dir, 'bad.yaml');
+    writeFileSync(config, yaml);
+    const { status, out } = ultralink(['run', '-c', config], dir);
+    expect(status).toBe(2);
+    expect(out).toMatch(message);
+    expect(out.trim().split('\n')).toHaveLength(1);
+  });
+});
