@@ -14,7 +14,9 @@ import { createResponseCache } from './llm/cache';
 import { createGateway } from './llm/gateway';
 import { countPromptTokens } from './llm/prompt-tokens';
 import type { LlmBackend } from './llm/types';
+import { activityLogInterceptors, createLogger, workerLogFile, type Logger } from './logging';
 import { createStorage } from './storage';
+import type { Storage } from './storage/storage';
 import { connectionOptions } from './temporal-connection';
 
 export interface WorkerOptions {
@@ -25,7 +27,12 @@ export interface WorkerOptions {
   /** Backend override (tests inject nothing here; the demo passes a shared local model). */
   backend?: LlmBackend;
   log?: (msg: string) => void;
+  /** Debug-level structured logs (the `--verbose` flag); otherwise info to the log file, warnings to stderr. */
   verbose?: boolean;
+  /** Storage override (fault-injection tests); otherwise built from `config.storage`. */
+  storage?: Storage;
+  /** Structured logger override; otherwise JSON lines to `<stateDir>/logs/worker.log` (see src/logging.ts). */
+  logger?: Logger;
 }
 
 /** Bundles the workflow code once (webpack + swc), for reuse by several workers. */
@@ -56,7 +63,9 @@ export async function createWorkers(opts: WorkerOptions): Promise<{ run(): Promi
   const { config } = opts;
   installRuntime(opts.verbose ?? false);
   const stateDir = stateDirOf(config);
-  const storage = createStorage(config.storage, { stateDir });
+  const storage = opts.storage ?? createStorage(config.storage, { stateDir });
+  const logger = opts.logger ?? createLogger({ verbose: opts.verbose, file: workerLogFile(stateDir) });
+  const interceptors = { activity: [activityLogInterceptors(logger)] };
   const backend = opts.backend ?? (await createBackend(config, opts.secrets, path.join(toolEnv().cacheDir, 'models')));
   const gateway = createGateway({ backend, cache: createResponseCache(storage), contextWindow: config.llm.contextWindow, countPromptTokens });
   const activities = createActivities({ gateway, storage });
@@ -70,6 +79,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<{ run(): Promi
     taskQueue: config.temporal.workTaskQueue,
     workflowBundle,
     activities,
+    interceptors,
     maxConcurrentActivityTaskExecutions: config.worker.workConcurrency,
     maxConcurrentWorkflowTaskExecutions: config.worker.workflowConcurrency,
   });
@@ -78,11 +88,13 @@ export async function createWorkers(opts: WorkerOptions): Promise<{ run(): Promi
     namespace,
     taskQueue: config.temporal.llmTaskQueue,
     activities,
+    interceptors,
     // The embedded model runs `parallelSequences` generations at once: more activity slots would only queue
     // calls inside the worker, where they age towards their start-to-close timeout instead of waiting on the server.
     maxConcurrentActivityTaskExecutions: config.llm.baseUrl ? config.llm.concurrency : Math.min(config.llm.concurrency, config.llm.local.parallelSequences),
     maxTaskQueueActivitiesPerSecond: config.llm.ratePerSecond,
   });
+  logger.info({ workTaskQueue: config.temporal.workTaskQueue, llmTaskQueue: config.temporal.llmTaskQueue, address: config.temporal.address, model: backend.model }, 'worker started');
   opts.log?.(`worker polling ${config.temporal.workTaskQueue} and ${config.temporal.llmTaskQueue} on ${config.temporal.address} (LLM: ${backend.model})`);
   return {
     backend,

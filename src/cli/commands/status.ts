@@ -1,33 +1,44 @@
-/** `ultralink status [ID]` and `ultralink list`. */
+/** `ultralink status [ID] [--watch]` and `ultralink list`. */
 import type { Command } from 'commander';
-import { buildStatus, listBuilds, uiUrlFor, waitForBuild, type BuildStatus } from '../../client';
+import { buildStatus, listBuilds, uiUrlFor, waitForBuild } from '../../client';
 import type { Config } from '../../config';
+import { readStageRows, renderBuildLine, renderRows, watchBuild } from '../build-progress';
 import { clientFor, configFrom, withConfig } from '../common';
 
-function line(config: Config, s: BuildStatus): string {
-  const stage = (s.searchAttributes.UltralinkStage as string[] | undefined)?.[0] ?? '-';
-  return `${s.buildId}  ${s.status.padEnd(10)}  stage=${stage}  started=${s.startTime?.toISOString() ?? '-'}  ${uiUrlFor(config, s.buildId)}`;
+async function printList(config: Config): Promise<void> {
+  const builds = await listBuilds(await clientFor(config));
+  if (builds.length === 0) console.log('no builds');
+  for (const s of builds) console.log(renderBuildLine(s, uiUrlFor(config, s.buildId)));
 }
 
+/** Registers `status [id] [--watch]` and `list`. */
 export function registerStatus(program: Command): void {
-  withConfig(program.command('status [id]').description('show one build, or the recent builds')).action(async (id: string | undefined, opts) => {
-    const config = configFrom(opts);
-    const client = await clientFor(config);
-    if (!id) {
-      for (const s of await listBuilds(client)) console.log(line(config, s));
-      return;
-    }
-    const s = await buildStatus(client, id);
-    if (!s) throw new Error(`no build with id ${id}`);
-    console.log(line(config, s));
-    if (s.status === 'COMPLETED') {
-      const { dataset } = await waitForBuild(client, id);
-      console.log(`dataset: ${dataset.datasetPrefix}`);
-      console.log(dataset.qualityPassed ? 'quality: every file passes its thresholds' : `quality: failing files ${dataset.failingFiles.join(', ')}\n  ${dataset.qualityFailures.join('\n  ')}`);
-    }
-  });
-  withConfig(program.command('list').description('list recent builds')).action(async (opts) => {
-    const config = configFrom(opts);
-    for (const s of await listBuilds(await clientFor(config))) console.log(line(config, s));
+  withConfig(program.command('status [id]').description('show one build (live with --watch), or the recent builds'))
+    .option('--watch', 'refresh progress bars per language × stage every 2 s until the build closes')
+    .action(async (id: string | undefined, opts) => {
+      const config = configFrom(opts);
+      if (!id) return printList(config);
+      const client = await clientFor(config);
+      const s = await buildStatus(client, id);
+      if (!s) throw new Error(`no build with id ${id}`);
+      console.log(renderBuildLine(s, uiUrlFor(config, id)));
+      if (opts.watch && s.status === 'RUNNING') {
+        console.log(`UI  ${uiUrlFor(config, id)}`);
+        const closed = await watchBuild(client, id, { pricing: config.llm.pricing }).closed;
+        console.log(`build ${id} ${closed?.toLowerCase() ?? 'closed'}`);
+      } else {
+        for (const line of renderRows((await readStageRows(client, id, config.llm.pricing)).rows)) console.log(line);
+      }
+      const final = opts.watch ? await buildStatus(client, id) : s;
+      if (final?.status === 'COMPLETED') {
+        const { dataset } = await waitForBuild(client, id);
+        console.log(`dataset: ${dataset.datasetPrefix}`);
+        console.log(dataset.qualityPassed ? 'quality: every file passes its thresholds' : `quality: failing files ${dataset.failingFiles.join(', ')}\n  ${dataset.qualityFailures.join('\n  ')}`);
+      } else if (final && final.status !== 'RUNNING') {
+        console.log(`ultralink resume ${id} continues it, reusing every finished output and cached LLM answer`);
+      }
+    });
+  withConfig(program.command('list').description('list recent builds with state, progress and UI links')).action(async (opts) => {
+    await printList(configFrom(opts));
   });
 }
