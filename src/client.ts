@@ -8,6 +8,7 @@ import type { Config, WorkerSecrets } from './config';
 import { newBuildId } from './names';
 import { connectionOptions } from './temporal-connection';
 import type { BuildResult } from './workflows/build-dataset';
+import { controlQuery, pauseSignal, setControlSignal, unpauseSignal, type BuildControlProgress } from './workflows/control';
 
 export interface BuildHandleInfo {
   buildId: string;
@@ -110,4 +111,62 @@ export async function resumeBuild(client: Client, buildId: string): Promise<Buil
 /** Requests cancellation of a build; finished outputs stay in storage. */
 export async function cancelBuild(client: Client, buildId: string): Promise<void> {
   await client.workflow.getHandle(buildId).cancel();
+}
+
+/** Stops the build from starting LLM work; calls in flight finish. */
+export async function pauseBuild(client: Client, buildId: string): Promise<void> {
+  await client.workflow.getHandle(buildId).signal(pauseSignal);
+}
+
+/** Lets a paused build (or a review gate) continue; a budget pause needs `setBuild({ budget })`. */
+export async function unpauseBuild(client: Client, buildId: string): Promise<void> {
+  await client.workflow.getHandle(buildId).signal(unpauseSignal);
+}
+
+/** temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY (@temporalio/proto is not a direct dependency). */
+const TASK_QUEUE_TYPE_ACTIVITY = 2;
+
+/** What `setBuild` may change on a running build. */
+export interface SetBuildOptions {
+  /** Fleet-wide LLM calls per second: the server-side rate limit of the build's LLM task queue. */
+  rate?: number;
+  /** Ceiling of LLM calls in flight per stage. */
+  concurrency?: number;
+  /** New budget in USD; raising it past the spend resumes a budget-paused build. */
+  budget?: number;
+}
+
+/** Changes rate, concurrency or budget of a running build; returns its control state afterwards. */
+export async function setBuild(client: Client, buildId: string, opts: SetBuildOptions): Promise<BuildControlProgress> {
+  const handle = client.workflow.getHandle(buildId);
+  if (opts.rate !== undefined) {
+    if (!(opts.rate > 0)) throw new Error(`rate must be positive, got ${opts.rate}`);
+    const input = await buildInputOf(client, buildId);
+    await client.workflowService.updateTaskQueueConfig({
+      namespace: client.options.namespace,
+      identity: client.options.identity,
+      taskQueue: input.config.temporal.llmTaskQueue,
+      taskQueueType: TASK_QUEUE_TYPE_ACTIVITY,
+      updateQueueRateLimit: { rateLimit: { requestsPerSecond: opts.rate }, reason: `ultralink set ${buildId} --rate ${opts.rate}` },
+    });
+  }
+  if (opts.concurrency !== undefined && !(Number.isInteger(opts.concurrency) && opts.concurrency > 0)) throw new Error(`concurrency must be a positive integer, got ${opts.concurrency}`);
+  if (opts.budget !== undefined && !(opts.budget > 0)) throw new Error(`budget must be positive, got ${opts.budget}`);
+  if (opts.concurrency !== undefined || opts.budget !== undefined) {
+    await handle.signal(setControlSignal, { concurrency: opts.concurrency, budgetUsd: opts.budget });
+  }
+  return handle.query(controlQuery);
+}
+
+/** Live control state of a running build (paused, budget, spend). */
+export async function buildControl(client: Client, buildId: string): Promise<BuildControlProgress> {
+  return client.workflow.getHandle(buildId).query(controlQuery);
+}
+
+/** The input a build was started with (first event of its current run). */
+async function buildInputOf(client: Client, buildId: string): Promise<{ buildId: string; config: Config }> {
+  const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: buildId }, maximumPageSize: 1 });
+  const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error(`cannot read the input of build ${buildId} from its history`);
+  return defaultPayloadConverter.fromPayload<{ buildId: string; config: Config }>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0]);
 }

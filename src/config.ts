@@ -115,6 +115,22 @@ const workerSchema = z.object({
 });
 
 
+/** Live control of a running build: budget, review gates, adaptive concurrency. */
+const controlSchema = z.object({
+  /** Estimated spend (tokens × llm.pricing) at which the build pauses itself; `ultralink set --budget` raises it. */
+  budgetUsd: z.number().positive().optional(),
+  /** Per language: pause its chat_specific stage after this many dialogues so someone can read them (`unpause` continues). */
+  reviewAfter: z.record(z.string(), z.number().int().positive()).default({}),
+  /** Adaptive concurrency on 429s: multiply by decreaseFactor, add increase per clean call, never below minConcurrency. */
+  aimd: z
+    .object({
+      minConcurrency: z.number().int().positive().default(1),
+      increase: z.number().positive().default(1),
+      decreaseFactor: z.number().gt(0).lt(1).default(0.5),
+    })
+    .prefault({}),
+});
+
 /** Knowledge preparation (paper §2.1.1); per-language fields come from the language entry. */
 const knowledgeSchema = knowledgeOptionsSchema.omit({ lang: true, fasttextLabel: true, scriptConversion: true }).extend({
   /** Byte-range groups a multistream dump is split into (parallel activities across workers). */
@@ -151,6 +167,7 @@ export const configSchema = z
     dialogue: dialogueOptionsSchema.omit({ dialoguesPerLanguage: true }).prefault({}),
     agnostic: agnosticSchema.prefault({}),
     quality: qualityOptionsSchema.prefault({}),
+    control: controlSchema.prefault({}),
   })
   .strict();
 

@@ -40,6 +40,8 @@ export interface CallOutcome {
   calls: number;
   promptTokens: number;
   completionTokens: number;
+  /** 429s the call met before it succeeded (drives adaptive concurrency; not stored). */
+  rateLimited?: number;
 }
 
 /** What the workflow learns of one judge attempt: counts and the decision, never the text. */
@@ -216,7 +218,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
         stored = decision.keep ? { ...base, outcome: 'keep', verdict: parsed.verdict } : { ...base, outcome: 'drop', reason: decision.reason, verdict: parsed.verdict };
       }
       await putJson(ctx.storage, key, stored);
-      return { outcome: stored.outcome, reason: stored.reason, calls: result.cached ? 0 : 1, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
+      return { outcome: stored.outcome, reason: stored.reason, calls: result.cached ? 0 : 1, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens, ...(result.rateLimited > 0 ? { rateLimited: result.rateLimited } : {}) };
     },
 
     /**
@@ -314,7 +316,8 @@ export function createAgnosticActivities(ctx: BuildContext) {
         const restored = restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion });
         stored = restored.ok ? { ok: true, text: restored.text, ...spent } : { ok: false, reason: restored.reason, ...spent };
       }
-      return store(stored, result.cached ? 0 : 1);
+      const out = await store(stored, result.cached ? 0 : 1);
+      return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;
     },
 
     /** Joins the translated texts of an item into one record (the first passing attempt of each field, the cost of all attempts). */

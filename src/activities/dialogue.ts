@@ -35,6 +35,8 @@ export interface TurnOutcome {
   calls: number;
   promptTokens: number;
   completionTokens: number;
+  /** 429s this call met before it succeeded (drives adaptive concurrency; not stored). */
+  rateLimited?: number;
 }
 
 /** A stored turn half: the text and how it was obtained. */
@@ -109,7 +111,8 @@ export function createDialogueActivities(ctx: BuildContext) {
       { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
     );
     const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
-    return store(key, verdict.keep ? { ok: true, text, kind: input.kind, finishReason: result.finishReason, ...spent } : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, ...spent });
+    const out = await store(key, verdict.keep ? { ok: true, text, kind: input.kind, finishReason: result.finishReason, ...spent } : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, ...spent });
+    return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;
   }
 
   async function store(key: string, turn: StoredTurn): Promise<TurnOutcome> {

@@ -2,7 +2,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Gateway } from '../llm/gateway';
 import { PromptTooLongError } from '../llm/gateway';
-import { LlmError, toApplicationFailureOptions } from '../llm/errors';
+import { LlmError, LlmRateLimitError, toApplicationFailureOptions } from '../llm/errors';
 import type { ChatRequest, ChatResult } from '../llm/types';
 import type { Storage } from '../storage/storage';
 import { getJson, putJson } from '../storage/json';
@@ -27,15 +27,31 @@ export interface LlmActivityDeps {
 }
 
 
-/** Runs one gateway call with heartbeats and cancellation, mapping failures to Temporal's retry rules. */
-export async function callGateway(gateway: Gateway, request: ChatRequest): Promise<ChatResult & { cached: boolean }> {
+/** Heartbeat details of an LLM call: 429s met by earlier attempts of this activity. */
+interface CallHeartbeat {
+  rateLimited: number;
+}
+
+/** 429s earlier attempts met: from their heartbeat; failing that, every earlier attempt counts (a retry is back-pressure too). */
+function rateLimitedBefore(info: { attempt: number; heartbeatDetails: unknown }): number {
+  const d = info.heartbeatDetails as Partial<CallHeartbeat> | undefined;
+  return typeof d?.rateLimited === 'number' ? d.rateLimited : Math.max(0, info.attempt - 1);
+}
+
+/**
+ * Runs one gateway call with heartbeats and cancellation, mapping failures to Temporal's retry rules.
+ * `rateLimited` counts the 429s earlier attempts met (carried in heartbeat details), so the workflow can adapt its concurrency.
+ */
+export async function callGateway(gateway: Gateway, request: ChatRequest): Promise<ChatResult & { cached: boolean; rateLimited: number }> {
   const ctx = Context.current();
+  const prior = rateLimitedBefore(ctx.info);
   // Heartbeat while the call is in flight, so cancellation reaches it and a dead worker is noticed early.
   const every = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
-  const timer = setInterval(() => ctx.heartbeat(), every);
+  const timer = setInterval(() => ctx.heartbeat({ rateLimited: prior } satisfies CallHeartbeat), every);
   try {
-    return await gateway.chat(request, ctx.cancellationSignal);
+    return { ...(await gateway.chat(request, ctx.cancellationSignal)), rateLimited: prior };
   } catch (err) {
+    if (err instanceof LlmRateLimitError) ctx.heartbeat({ rateLimited: prior + 1 } satisfies CallHeartbeat);
     throw toFailure(err);
   } finally {
     clearInterval(timer);

@@ -3,9 +3,11 @@
  * repeats at most the calls in flight), items run concurrently up to a bound, and the batch's kept items
  * are recorded in storage under the batch's first position, so assembly can list them in draw order.
  */
+import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
 import { planNextTurn } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
+import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, type ControlSettings } from './control';
 import { llmActivities, workActivities } from './proxies';
 
 /** The LLM stages that run under the exact-quota fan-out. */
@@ -27,6 +29,10 @@ export interface BatchInput {
   source: StageSource;
   from: number;
   to: number;
+  /** Live settings when the batch started (later changes arrive by `controlSignal`). */
+  control?: ControlSettings;
+  /** The stage's adaptive concurrency when the batch started (default: the ceiling). */
+  aimd?: number;
 }
 
 export interface BatchResult {
@@ -40,6 +46,10 @@ export interface BatchResult {
   calls: number;
   promptTokens: number;
   completionTokens: number;
+  /** 429s the batch's LLM calls met; the adaptive concurrency at the end and its lowest point. */
+  rateLimited?: number;
+  aimd?: number;
+  aimdMin?: number;
 }
 
 /** The outcome of one item. */
@@ -58,6 +68,72 @@ interface CallCounts {
   calls: number;
   promptTokens: number;
   completionTokens: number;
+  rateLimited?: number;
+}
+
+/**
+ * Admission of the batch's LLM calls: none starts while paused, at most the live concurrency run at once,
+ * and that concurrency adapts (AIMD) to the 429s the calls report. Decisions come only from activity results
+ * and signals, so replay reproduces them.
+ */
+class LlmGate {
+  control: ControlSettings;
+  aimd: number;
+  aimdMin: number;
+  inFlight = 0;
+  rateLimited = 0;
+  promptTokens = 0;
+  completionTokens = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly input: BatchInput,
+  ) {
+    this.control = input.control ?? initialControl();
+    this.aimd = Math.min(input.aimd ?? this.ceiling(), this.ceiling());
+    this.aimdMin = this.aimd;
+  }
+
+  /** The configured or live-set ceiling. */
+  ceiling(): number {
+    return Math.max(1, this.control.concurrency ?? this.config.llm.concurrency);
+  }
+
+  /** Calls allowed in flight now. */
+  slots(): number {
+    return Math.min(this.ceiling(), aimdSlots(this.aimd));
+  }
+
+  /** Runs one LLM activity once admitted, and feeds its 429 count to the AIMD state. */
+  async run<T extends CallCounts>(call: () => Promise<T>): Promise<T> {
+    const admitted = () => !this.control.paused && this.inFlight < this.slots();
+    // Several waiters wake in one activation: each re-checks after the ones before it took their slot.
+    while (!admitted()) await condition(admitted);
+    this.inFlight += 1;
+    try {
+      const r = await call();
+      if (r.promptTokens + r.completionTokens > 0) {
+        this.promptTokens += r.promptTokens;
+        this.completionTokens += r.completionTokens;
+        reportSpend(this.input, this.promptTokens, this.completionTokens);
+      }
+      const limited = r.rateLimited ?? 0;
+      this.rateLimited += limited;
+      this.aimd = aimdNext(this.aimd, limited, this.ceiling(), this.config.control.aimd);
+      this.aimdMin = Math.min(this.aimdMin, this.aimd);
+      return r;
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+}
+
+/** Reports the batch's cumulative estimated spend after each LLM call to the build (by workflow id; a build-less test run ignores the failure). */
+function reportSpend(input: BatchInput, prompt: number, completion: number): void {
+  const usd = costUsd(prompt, completion, input.config.llm.pricing);
+  getExternalWorkflowHandle(input.buildId)
+    .signal(spendSignal, { source: workflowInfo().workflowId, usd })
+    .catch(() => undefined);
 }
 
 /** Items of one batch in flight at once. */
@@ -70,7 +146,11 @@ export async function itemBatchWorkflow(input: BatchInput): Promise<BatchResult>
   const { config, source, from, to } = input;
   const order = permutation(source.count, config.seed, 'draw', source.orderKey);
   const positions = Array.from({ length: to - from }, (_, k) => from + k);
-  const outcomes = await mapConcurrent(positions, itemConcurrency(config), (p) => processItem(input, order(p)));
+  const gate = new LlmGate(config, input);
+  setHandler(controlSignal, (c) => {
+    gate.control = newerControl(gate.control, c);
+  });
+  const outcomes = await mapConcurrent(positions, itemConcurrency(config), (p) => processItem(input, gate, order(p)));
   await workActivities(config).recordBatch({
     buildId: input.buildId,
     lang: input.lang,
@@ -78,22 +158,22 @@ export async function itemBatchWorkflow(input: BatchInput): Promise<BatchResult>
     from,
     keptSourceIndices: outcomes.filter((o) => o.kept).map((o) => o.sourceIndex),
   });
-  return summarise(input.stage, from, outcomes);
+  return { ...summarise(input.stage, from, outcomes), rateLimited: gate.rateLimited, aimd: gate.aimd, aimdMin: gate.aimdMin };
 }
 
-function processItem(input: BatchInput, sourceIndex: number): Promise<ItemOutcome> {
+function processItem(input: BatchInput, gate: LlmGate, sourceIndex: number): Promise<ItemOutcome> {
   switch (input.stage) {
     case 'chat_specific':
-      return runDialogue(input, sourceIndex);
+      return runDialogue(input, gate, sourceIndex);
     case 'judge':
-      return runJudge(input, sourceIndex);
+      return runJudge(input, gate, sourceIndex);
     default:
-      return runTranslation(input, sourceIndex);
+      return runTranslation(input, gate, sourceIndex);
   }
 }
 
 /** Paper §2.1.2: initial question and answer, then in-depth or expansive follow-ups until the plan ends. */
-async function runDialogue(input: BatchInput, segmentIndex: number): Promise<ItemOutcome> {
+async function runDialogue(input: BatchInput, gate: LlmGate, segmentIndex: number): Promise<ItemOutcome> {
   const { buildId, lang, config, source } = input;
   const llm = llmActivities(config);
   const base = { buildId, lang, segmentsKey: source.manifestKey, segmentIndex };
@@ -102,10 +182,10 @@ async function runDialogue(input: BatchInput, segmentIndex: number): Promise<Ite
   for (let turn = 0; ; turn++) {
     const kind = turn === 0 ? 'initial' : planNextTurn({ seed: config.seed, segmentId: `${lang}:${segmentIndex}`, completedTurns: turn, options: config.dialogue });
     if (kind === 'end') break;
-    const question = await llm.askQuestion({ ...base, turn, kind });
+    const question = await gate.run(() => llm.askQuestion({ ...base, turn, kind }));
     add(out, question);
     if (question.ok) {
-      const answer = await llm.giveAnswer({ ...base, turn, kind });
+      const answer = await gate.run(() => llm.giveAnswer({ ...base, turn, kind }));
       add(out, answer);
       if (answer.ok) {
         kinds.push(kind);
@@ -124,12 +204,12 @@ async function runDialogue(input: BatchInput, segmentIndex: number): Promise<Ite
 }
 
 /** Paper §2.2.1: the multi-criteria judge; an unparsable verdict is asked once more, then dropped as unjudged. */
-async function runJudge(input: BatchInput, sourceIndex: number): Promise<ItemOutcome> {
+async function runJudge(input: BatchInput, gate: LlmGate, sourceIndex: number): Promise<ItemOutcome> {
   const { buildId, lang, config, source } = input;
   const llm = llmActivities(config);
   const out: ItemOutcome = { sourceIndex, kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
   for (let attempt = 0; attempt <= config.agnostic.judgeRetries; attempt++) {
-    const verdict = await llm.judgeConversation({ buildId, lang, sourceKey: source.manifestKey, sourceIndex, attempt });
+    const verdict = await gate.run(() => llm.judgeConversation({ buildId, lang, sourceKey: source.manifestKey, sourceIndex, attempt }));
     add(out, verdict);
     if (verdict.outcome === 'unparsable') continue;
     return verdict.outcome === 'keep' ? { ...out, kept: true } : { ...out, reason: verdict.reason };
@@ -138,7 +218,7 @@ async function runJudge(input: BatchInput, sourceIndex: number): Promise<ItemOut
 }
 
 /** Paper §2.2.2: translate every text of the item (turn by turn); a failed check is retried once, then dropped. */
-async function runTranslation(input: BatchInput, sourceIndex: number): Promise<ItemOutcome> {
+async function runTranslation(input: BatchInput, gate: LlmGate, sourceIndex: number): Promise<ItemOutcome> {
   const { buildId, lang, stage, config, source } = input;
   const llm = llmActivities(config);
   const work = workActivities(config);
@@ -147,7 +227,7 @@ async function runTranslation(input: BatchInput, sourceIndex: number): Promise<I
   for (let field = 0; field < fields; field++) {
     let reason: string | undefined;
     for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
-      const r = await llm.translateField({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex, field, attempt });
+      const r = await gate.run(() => llm.translateField({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex, field, attempt }));
       add(out, r);
       reason = r.ok ? undefined : r.reason;
       if (r.ok) break;
@@ -181,13 +261,13 @@ function summarise(stage: ItemStage, from: number, outcomes: ItemOutcome[]): Bat
 }
 
 /** Runs `fn` over items with at most `limit` in flight, keeping results in input order. */
-async function mapConcurrent<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapConcurrent<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await fn(items[i]!);
+      results[i] = await fn(items[i]!, i);
     }
   });
   await Promise.all(lanes);

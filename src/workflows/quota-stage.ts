@@ -4,11 +4,12 @@
  * A batch is admitted only while kept + in-flight positions < quota, so the kept items are always the
  * shortest prefix of the draw order holding `quota` keepers, whatever the completion order (deterministic).
  */
-import { condition, continueAsNew, defineQuery, executeChild, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
 import { emptyStats, mergeFunnels, type Funnel, type StepStats } from '../core/stats';
 import { stageWorkflowId } from '../names';
-import { BUILD_KEY, DONE_KEY, LANGUAGE_KEY, PROGRESS_KEY, STAGE_KEY } from '../search-attributes';
+import { BUILD_KEY, DONE_KEY, LANGUAGE_KEY, PROGRESS_KEY, STAGE_KEY, STATE_KEY } from '../search-attributes';
+import { aimdSlots, controlSignal, executeControlled, initialControl, newerControl, type ControlSettings } from './control';
 import { itemBatchWorkflow, type BatchResult, type ItemStage, type StageSource } from './item-batch';
 
 export interface QuotaStageInput {
@@ -21,6 +22,8 @@ export interface QuotaStageInput {
   source: StageSource;
   /** Carried across continue-as-new. */
   state?: QuotaStageState;
+  /** Live settings when the stage started (later changes arrive by `controlSignal`); carried across continue-as-new. */
+  control?: ControlSettings;
   /** Test-only: continue-as-new after this many batches of one run, as if the server had suggested it. */
   continueAsNewAfterBatches?: number;
 }
@@ -36,6 +39,12 @@ export interface QuotaStageState {
   completionTokens: number;
   /** Runs of this stage so far (1 + continue-as-new count). */
   runs?: number;
+  /** Adaptive concurrency (AIMD) after the last batch, its lowest point, and the 429s met. */
+  aimd?: number;
+  aimdMin?: number;
+  rateLimited?: number;
+  /** The review gate (control.reviewAfter) has been passed. */
+  reviewed?: boolean;
 }
 
 export interface QuotaStageResult extends QuotaStageState {
@@ -58,6 +67,13 @@ export interface QuotaStageProgress {
   calls: number;
   tokens: number;
   funnel: Funnel;
+  /** Live control: paused (by the user, the budget or the review gate), the ceiling and the adaptive concurrency. */
+  paused: boolean;
+  review: boolean;
+  concurrency: number;
+  aimd: number;
+  aimdMin: number;
+  rateLimited: number;
 }
 
 /** Positions one batch child processes at most (bounds each child's history: ~10 events per LLM call). */
@@ -66,9 +82,15 @@ const BATCH_SIZE = 50;
 /** Live counters of a stage, for the UI and `ultralink status`. */
 export const progressQuery = defineQuery<QuotaStageProgress>('progress');
 
-/** Batch children in flight: enough to keep every LLM slot busy, since a batch runs up to 16 items at once. */
-export function maxBatchesInFlight(config: Config): number {
-  return Math.max(1, Math.ceil(config.llm.concurrency / 4));
+/** Batch children in flight for an LLM concurrency: enough to keep every slot busy, since a batch runs up to 16 items at once. */
+export function maxBatchesInFlight(concurrency: number): number {
+  return Math.max(1, Math.ceil(concurrency / 4));
+}
+
+/** Where the review gate stops admissions: positions beyond `reviewAfter` keepers wait until the gate is passed. */
+export function reviewCap(reviewAfter: number | undefined, reviewed: boolean, kept: number, inFlightPositions: number): number {
+  if (reviewAfter === undefined || reviewed) return Number.POSITIVE_INFINITY;
+  return Math.max(0, reviewAfter - kept - inFlightPositions);
 }
 
 /** Size of the next batch: never more positions than could still be needed, nor more than remain. */
@@ -83,6 +105,9 @@ export function absorbBatch(state: QuotaStageState, r: BatchResult): void {
   state.calls += r.calls;
   state.promptTokens += r.promptTokens;
   state.completionTokens += r.completionTokens;
+  state.rateLimited = (state.rateLimited ?? 0) + (r.rateLimited ?? 0);
+  if (r.aimd !== undefined) state.aimd = r.aimd;
+  if (r.aimdMin !== undefined) state.aimdMin = Math.min(state.aimdMin ?? r.aimdMin, r.aimdMin);
   const step: StepStats = { ...emptyStats(), total: r.kept + r.dropped, kept: r.kept, dropped: r.dropped, byReason: r.byReason, tokens: r.promptTokens + r.completionTokens };
   const steps: Funnel = { [r.stage]: step };
   if (r.stage === 'chat_specific') {
@@ -107,7 +132,16 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   const filterAll = stage === 'judge';
   const state: QuotaStageState = input.state ?? { nextDraw: 0, kept: 0, dropped: 0, batches: 0, funnel: {}, calls: 0, promptTokens: 0, completionTokens: 0 };
   state.runs = (state.runs ?? 0) + 1;
-  const maxBatches = maxBatchesInFlight(config);
+  let control = input.control ?? initialControl();
+  // Settings forwarded to batches carry this run's own version: the review gate changes them without the build knowing.
+  let batchVersion = 0;
+  const reviewAfter = stage === 'chat_specific' ? config.control.reviewAfter[lang] : undefined;
+  let reviewing = false;
+  let reviewUnpauses = 0;
+  const ceiling = () => Math.max(1, control.concurrency ?? config.llm.concurrency);
+  const concurrency = () => Math.min(ceiling(), aimdSlots(state.aimd ?? ceiling()));
+  const paused = () => control.paused || reviewing;
+  const batchControl = (): ControlSettings => ({ ...control, paused: paused(), version: batchVersion });
   const inflight = new Map<number, number>(); // first draw position -> batch size
   const finished: Array<{ from: number; result?: BatchResult; error?: unknown }> = [];
   let batchesThisRun = 0;
@@ -126,6 +160,12 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
     calls: state.calls,
     tokens: state.promptTokens + state.completionTokens,
     funnel: state.funnel,
+    paused: paused(),
+    review: reviewing,
+    concurrency: concurrency(),
+    aimd: state.aimd ?? ceiling(),
+    aimdMin: state.aimdMin ?? ceiling(),
+    rateLimited: state.rateLimited ?? 0,
   });
   setHandler(progressQuery, progress);
   upsertSearchAttributes([
@@ -135,9 +175,10 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   ]);
   const report = () => {
     const p = progress();
+    const flag = reviewing ? ` · **review: paused after ${reviewAfter} dialogues, unpause to continue**` : p.paused ? ' · **paused**' : '';
     setCurrentDetails(
-      `**${lang}/${stage}**: ${p.kept} / ${quota} kept, ${p.dropped} dropped, ${p.inFlight} in flight\n\n` +
-        `draws ${p.drawn} / ${source.count} · batches ${p.batches} · LLM calls ${p.calls} · tokens ${p.tokens} · run ${state.runs}`,
+      `**${lang}/${stage}**: ${p.kept} / ${quota} kept, ${p.dropped} dropped, ${p.inFlight} in flight${flag}\n\n` +
+        `draws ${p.drawn} / ${source.count} · batches ${p.batches} · LLM calls ${p.calls} · tokens ${p.tokens} · concurrency ${p.concurrency} (AIMD ${p.aimd.toFixed(1)}, 429s ${p.rateLimited}) · run ${state.runs}`,
     );
     // One history event per upsert: only when the whole percent moves.
     const percent = quota === 0 ? 100 : Math.floor((100 * Math.min(state.kept, quota)) / quota);
@@ -150,21 +191,49 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
     }
   };
   report();
+  // Forwarded whole to every batch in flight; a batch that just finished ignores it (the signal fails, harmlessly).
+  const forward = () => {
+    batchVersion += 1;
+    const settings = batchControl();
+    for (const from of inflight.keys()) {
+      getExternalWorkflowHandle(stageWorkflowId(buildId, lang, stage, from))
+        .signal(controlSignal, settings)
+        .catch(() => undefined);
+    }
+  };
+  setHandler(controlSignal, (c) => {
+    const next = newerControl(control, c);
+    if (next === control) return;
+    control = next;
+    if (reviewing && (control.unpauses ?? 0) > reviewUnpauses) {
+      reviewing = false;
+      state.reviewed = true;
+      upsertSearchAttributes([{ key: STATE_KEY, value: 'running' }]);
+    }
+    forward();
+    report();
+  });
 
   // History stays bounded at any scale: once a new run is suggested, admit no more batches, drain, hand over.
   const handOver = () => workflowInfo().continueAsNewSuggested || (input.continueAsNewAfterBatches !== undefined && batchesThisRun >= Math.max(1, input.continueAsNewAfterBatches));
+  const admissible = (): number => {
+    if (paused() || inflight.size >= maxBatchesInFlight(concurrency()) || handOver()) return 0;
+    const inFlightPositions = [...inflight.values()].reduce((n, s) => n + s, 0);
+    return Math.min(nextBatchSize(quota, state.kept, inFlightPositions, source.count, state.nextDraw), reviewCap(reviewAfter, state.reviewed ?? false, state.kept, inFlightPositions));
+  };
   for (;;) {
-    while (inflight.size < maxBatches && !handOver()) {
-      const inFlightPositions = [...inflight.values()].reduce((n, s) => n + s, 0);
-      const size = nextBatchSize(quota, state.kept, inFlightPositions, source.count, state.nextDraw);
-      if (size === 0) break;
+    for (let size = admissible(); size > 0; size = admissible()) {
       const from = state.nextDraw;
       // All admitted batches start in one workflow task; completions arrive in any order through `finished`.
-      void executeChild(itemBatchWorkflow, {
-        workflowId: stageWorkflowId(buildId, lang, stage, from),
-        taskQueue: workflowInfo().taskQueue,
-        args: [{ buildId, lang, stage, config, source, from, to: from + size }],
-      }).then(
+      void executeControlled(
+        itemBatchWorkflow,
+        {
+          workflowId: stageWorkflowId(buildId, lang, stage, from),
+          taskQueue: workflowInfo().taskQueue,
+          args: [{ buildId, lang, stage, config, source, from, to: from + size, control: batchControl(), aimd: state.aimd }],
+        },
+        batchControl,
+      ).then(
         (result) => finished.push({ from, result }),
         (error: unknown) => finished.push({ from, error }),
       );
@@ -173,8 +242,19 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
       state.batches += 1;
       batchesThisRun += 1;
     }
-    if (inflight.size === 0) break;
-    await condition(() => finished.length > 0);
+    if (inflight.size === 0) {
+      if (!reviewing && reviewAfter !== undefined && !state.reviewed && state.kept >= reviewAfter && state.kept < quota) {
+        // The review gate: stop here until someone has read the first dialogues and unpaused.
+        reviewing = true;
+        reviewUnpauses = control.unpauses ?? 0;
+        upsertSearchAttributes([{ key: STATE_KEY, value: 'review' }]);
+        report();
+      }
+      if (!paused()) break;
+      await condition(() => !paused());
+      continue;
+    }
+    await condition(() => finished.length > 0 || admissible() > 0);
     for (const f of finished.splice(0)) {
       if (f.error !== undefined) throw f.error;
       inflight.delete(f.from);
@@ -184,7 +264,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   }
   const more = nextBatchSize(quota, state.kept, 0, source.count, state.nextDraw) > 0;
   if (more && handOver()) {
-    await continueAsNew<typeof quotaStageWorkflow>({ ...input, state });
+    await continueAsNew<typeof quotaStageWorkflow>({ ...input, state, control });
   }
   if (filterAll) return { ...state, stage, quota, status: 'met' };
   const funnel = mergeFunnels(state.funnel, { quota: quotaStep(stage, quota, state.kept) });

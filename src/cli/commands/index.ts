@@ -12,8 +12,11 @@ import { registerStats } from './stats';
 import { registerExport } from './export';
 import { registerResume } from './resume';
 import { registerBundle } from './bundle';
+import { registerPause } from './pause';
+import { registerUnpause } from './unpause';
+import { registerSet } from './set';
 
 /** Adds all commands to the program. */
 export function registerCommands(program: Command): void {
-  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor, registerDemo, registerResume, registerBundle, registerStats, registerExport, registerExtract]) register(program);
+  for (const register of [registerServer, registerWorker, registerRun, registerStatus, registerCancel, registerDoctor, registerDemo, registerResume, registerBundle, registerPause, registerUnpause, registerSet, registerStats, registerExport, registerExtract]) register(program);
 }

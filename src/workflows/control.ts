@@ -1,0 +1,161 @@
+/**
+ * Live control of a running build: the messages users and workflows exchange, and the pure state behind them.
+ * The build receives pause/unpause/set and spend reports; it forwards one full-state `control` signal to its
+ * children by workflow id, each of which forwards it to its own running children, so every level converges on
+ * the latest settings whatever order signals arrive in. Children started later get the settings in their input.
+ */
+import { defineQuery, defineSignal, startChild, type ChildWorkflowOptions, type Workflow, type WorkflowResultType } from '@temporalio/workflow';
+import type { WithWorkflowArgs } from '@temporalio/common';
+
+/** Settings every workflow of a build obeys; forwarded whole, so a lost or reordered signal is harmless. */
+export interface ControlSettings {
+  /** No LLM activity starts while true; calls in flight finish. */
+  paused: boolean;
+  /** Ceiling on LLM activities in flight per stage (undefined = config.llm.concurrency). */
+  concurrency?: number;
+  /** Unpause requests so far: a review gate that began at a lower count is released. */
+  unpauses?: number;
+  /** Bumped on every change: a child ignores settings older than what it holds. */
+  version: number;
+}
+
+/** What `ultralink set` may change at run time. */
+export interface SetControlInput {
+  concurrency?: number;
+  budgetUsd?: number;
+}
+
+/** A stage's or batch's estimated spend so far, reported to the build by workflow id (cumulative, so replays are idempotent). */
+export interface SpendReport {
+  /** Workflow id of the reporter. */
+  source: string;
+  usd: number;
+}
+
+/** What the build's `progress` query returns about control. */
+export interface BuildControlProgress {
+  state: 'running' | 'paused' | 'budget_paused';
+  paused: boolean;
+  userPaused: boolean;
+  budgetPaused: boolean;
+  concurrency?: number;
+  budgetUsd?: number;
+  spentUsd: number;
+}
+
+/** User: stop starting LLM work. */
+export const pauseSignal = defineSignal('pause');
+/** User: resume LLM work (also clears a review gate; a budget pause needs a higher budget). */
+export const unpauseSignal = defineSignal('unpause');
+/** User: change concurrency or budget at run time. */
+export const setControlSignal = defineSignal<[SetControlInput]>('setControl');
+/** Parent to child: the full current settings. */
+export const controlSignal = defineSignal<[ControlSettings]>('control');
+/** Child to build: cumulative spend of one reporter. */
+export const spendSignal = defineSignal<[SpendReport]>('spend');
+/** The build's control state (stages expose theirs inside their own `progress` query). */
+export const controlQuery = defineQuery<BuildControlProgress>('control');
+
+/** Settings of a build that nobody has touched. */
+export function initialControl(): ControlSettings {
+  return { paused: false, version: 0 };
+}
+
+/** The newer of two settings (a child keeps what it holds when an older forward arrives late). */
+export function newerControl(held: ControlSettings, incoming: ControlSettings): ControlSettings {
+  return incoming.version > held.version ? incoming : held;
+}
+
+/** Estimated USD of a token count at the configured prices. */
+export function costUsd(promptTokens: number, completionTokens: number, pricing: { inputPerMTok: number; outputPerMTok: number }): number {
+  return (promptTokens * pricing.inputPerMTok + completionTokens * pricing.outputPerMTok) / 1_000_000;
+}
+
+/** The build's control: user pause, budget pause and the spend ledger; the effective settings derive from them. */
+export class BuildControl {
+  userPaused = false;
+  unpauses = 0;
+  concurrency?: number;
+  budgetUsd?: number;
+  private readonly spend = new Map<string, number>();
+  private version = 0;
+  private lastForwarded?: ControlSettings;
+
+  constructor(budgetUsd?: number) {
+    this.budgetUsd = budgetUsd;
+  }
+
+  /** Total estimated spend reported so far. */
+  get spentUsd(): number {
+    let total = 0;
+    for (const usd of this.spend.values()) total += usd;
+    return total;
+  }
+
+  /** True once the spend has reached the budget. */
+  get budgetPaused(): boolean {
+    return this.budgetUsd !== undefined && this.spentUsd >= this.budgetUsd;
+  }
+
+  /** Records a cumulative spend report (a lower figure from a replayed or older report never lowers it). */
+  report(r: SpendReport): void {
+    this.spend.set(r.source, Math.max(this.spend.get(r.source) ?? 0, r.usd));
+  }
+
+  /** Applies a `set`; a budget raise lifts a budget pause. */
+  set(input: SetControlInput): void {
+    if (input.concurrency !== undefined) this.concurrency = Math.max(1, Math.floor(input.concurrency));
+    if (input.budgetUsd !== undefined) this.budgetUsd = input.budgetUsd;
+  }
+
+  /** The settings children must obey now; the version moves only when they change. */
+  settings(): ControlSettings {
+    const paused = this.userPaused || this.budgetPaused;
+    const last = this.lastForwarded;
+    if (last && last.paused === paused && last.concurrency === this.concurrency && last.unpauses === this.unpauses) return last;
+    this.version += 1;
+    this.lastForwarded = { paused, concurrency: this.concurrency, unpauses: this.unpauses, version: this.version };
+    return this.lastForwarded;
+  }
+
+  /** What the query shows. */
+  progress(): BuildControlProgress {
+    const budgetPaused = this.budgetPaused;
+    const paused = this.userPaused || budgetPaused;
+    return { state: budgetPaused ? 'budget_paused' : paused ? 'paused' : 'running', paused, userPaused: this.userPaused, budgetPaused, concurrency: this.concurrency, budgetUsd: this.budgetUsd, spentUsd: this.spentUsd };
+  }
+}
+
+/** AIMD tuning: additive step up per clean result, multiplicative factor down on rate limiting, a floor. */
+export interface AimdOptions {
+  minConcurrency: number;
+  increase: number;
+  decreaseFactor: number;
+}
+
+/**
+ * Next concurrency after one LLM result: rate limited → multiply down (not below the floor), else add up
+ * (not above the ceiling). Fed only by activity results, so the decision replays identically.
+ */
+export function aimdNext(current: number, rateLimited: number, ceiling: number, o: AimdOptions): number {
+  const floor = Math.max(1, Math.min(o.minConcurrency, ceiling));
+  const next = rateLimited > 0 ? current * o.decreaseFactor : current + o.increase;
+  return Math.max(floor, Math.min(ceiling, next));
+}
+
+/** Whole slots a fractional AIMD concurrency allows. */
+export function aimdSlots(concurrency: number): number {
+  return Math.max(1, Math.floor(concurrency));
+}
+
+/**
+ * Runs a child that obeys live control: started with the settings of the moment (in its input, by the caller),
+ * then, once started, sent the current settings if they moved meanwhile, since a forward that raced the start may have missed it.
+ */
+export async function executeControlled<W extends Workflow>(fn: W, options: WithWorkflowArgs<W, Omit<ChildWorkflowOptions, 'typeInfo'> & { typeInfo?: never }>, current: () => ControlSettings): Promise<WorkflowResultType<W>> {
+  const sent = current().version;
+  const handle = await startChild(fn, options);
+  const now = current();
+  if (now.version !== sent) await handle.signal(controlSignal, now).catch(() => undefined);
+  return (await handle.result()) as WorkflowResultType<W>;
+}
