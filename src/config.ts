@@ -121,6 +121,8 @@ const controlSchema = z.object({
   budgetUsd: z.number().positive().optional(),
   /** Per language: pause its chat_specific stage after this many dialogues so someone can read them (`unpause` continues). */
   reviewAfter: z.record(z.string(), z.number().int().positive()).default({}),
+  /** Stop drawing after quota × this many candidates (0 = draw until the source runs out): bounds the cost of a model that fails the gates. */
+  maxDrawFactor: z.number().nonnegative().default(0),
   /** Adaptive concurrency on 429s: multiply by decreaseFactor, add increase per clean call, never below minConcurrency. */
   aimd: z
     .object({

@@ -214,12 +214,15 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
     report();
   });
 
+  // A draw cap makes a stage whose model keeps failing the gates stop as `exhausted` instead of reading the whole source.
+  const factor = config.control.maxDrawFactor;
+  const drawLimit = filterAll || factor <= 0 ? source.count : Math.min(source.count, Math.ceil(quota * factor));
   // History stays bounded at any scale: once a new run is suggested, admit no more batches, drain, hand over.
   const handOver = () => workflowInfo().continueAsNewSuggested || (input.continueAsNewAfterBatches !== undefined && batchesThisRun >= Math.max(1, input.continueAsNewAfterBatches));
   const admissible = (): number => {
     if (paused() || inflight.size >= maxBatchesInFlight(concurrency()) || handOver()) return 0;
     const inFlightPositions = [...inflight.values()].reduce((n, s) => n + s, 0);
-    return Math.min(nextBatchSize(quota, state.kept, inFlightPositions, source.count, state.nextDraw), reviewCap(reviewAfter, state.reviewed ?? false, state.kept, inFlightPositions));
+    return Math.min(nextBatchSize(quota, state.kept, inFlightPositions, drawLimit, state.nextDraw), reviewCap(reviewAfter, state.reviewed ?? false, state.kept, inFlightPositions));
   };
   for (;;) {
     for (let size = admissible(); size > 0; size = admissible()) {
@@ -262,7 +265,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
     }
     report();
   }
-  const more = nextBatchSize(quota, state.kept, 0, source.count, state.nextDraw) > 0;
+  const more = nextBatchSize(quota, state.kept, 0, drawLimit, state.nextDraw) > 0;
   if (more && handOver()) {
     await continueAsNew<typeof quotaStageWorkflow>({ ...input, state, control });
   }
