@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { datasetLine, datasetLineId, jsonLine, outputFileName } from '../../../src/core/agnostic/format';
+import { subsetType } from '../../../src/core/agnostic/format';
 import { prefilter, prefilterOptionsSchema } from '../../../src/core/agnostic/prefilter';
 import type { AgnosticItem } from '../../../src/core/agnostic/readers';
 
@@ -35,21 +35,12 @@ describe('prefilter', () => {
   });
 });
 
-describe('output format', () => {
+describe('subset naming', () => {
   it.each([
-    ['zh', 'chat', 0, 'zh_chat_agnostic_0', 'zh_chat_agnostic.jsonl'],
-    ['ru', 'math', 31_999, 'ru_math_31999', 'ru_math.jsonl'],
-    ['en', 'code', 7, 'en_code_7', 'en_code.jsonl'],
-  ] as const)('%s %s #%i → %s in %s', (lang, subset, n, id, file) => {
-    expect(datasetLineId(lang, subset, n)).toBe(id);
-    expect(outputFileName(lang, subset)).toBe(file);
-  });
-
-  it('writes the UltraLink line format', () => {
-    expect(jsonLine(datasetLine('fr', 'math', 3, ['q', 'a']))).toBe('{"id":"fr_math_3","data":["q","a"]}\n');
-  });
-
-  it('rejects a bad line number', () => {
-    expect(() => datasetLineId('fr', 'math', -1)).toThrow(RangeError);
+    ['chat', 'chat_agnostic'],
+    ['math', 'math'],
+    ['code', 'code'],
+  ] as const)('%s is written as %s', (subset, type) => {
+    expect(subsetType(subset)).toBe(type);
   });
 });
