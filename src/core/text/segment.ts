@@ -66,7 +66,8 @@ export function segmentDocument(doc: Doc, opts: SegmentOptions = {}): Segment[] 
   const min = opts.minTokens ?? 1000;
   const max = opts.maxTokens ?? 2000;
   const text = doc.text;
-  const total = countTokens(text);
+  // The length filter has already counted this exact text: counting it again would be a full extra pass.
+  const total = doc.tokens ?? countTokens(text);
   if (total <= max) return text.length === 0 ? [] : [makeSegment(doc, 0, text, total)];
 
   const bounds = [0, ...sentenceBoundaries(text), text.length];
