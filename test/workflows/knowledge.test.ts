@@ -248,12 +248,13 @@ describe.skipIf(!HAVE_SHARED_DATA)(`knowledgeWorkflow on the shared dumps (${HAV
 describe.skipIf(!HAVE_SHARED_DATA)(`worker SIGKILLed mid-extraction (${HAVE_SHARED_DATA ? 'present' : SHARED_DATA_MISSING})`, () => {
   it('the retried activity resumes from its heartbeat and the segments equal an undisturbed run', async () => {
     const dir = testDir('knowledge-restart');
-    // A bigger input: the enwiki excerpt's pages twice, the copy with new ids, so extraction lasts long enough.
+    // A bigger input: the enwiki excerpt's pages and three renumbered copies, so extraction lasts long enough.
     const xml = execFileSync('bzip2', ['-dc', sharedData(EN_EXCERPT)], { maxBuffer: 1 << 27 }).toString('utf8');
     const file = path.join(dir, 'enwiki-doubled.xml.bz2');
-    writeFileSync(file, execFileSync('bzip2', ['-1', '-c'], { input: Buffer.from(doublePages(xml), 'utf8'), maxBuffer: 1 << 27 }));
+    writeFileSync(file, execFileSync('bzip2', ['-1', '-c'], { input: Buffer.from(doublePages(xml, 3), 'utf8'), maxBuffer: 1 << 28 }));
     const flush = { segments: 10 };
-    const config = testConfig(dir, NO_LLM, { languages: { en: {} } });
+    // A short heartbeat timeout makes the SDK send heartbeats often (it throttles them to 80% of it).
+    const config = testConfig(dir, NO_LLM, { languages: { en: {} }, retry: { heartbeatTimeoutMs: 1_000 } });
     const client = await testClient(config);
 
     const first = spawnWorker(config, dir);
@@ -330,10 +331,10 @@ function splitPages(xml: string): { head: string; pages: string[]; tail: string 
 }
 
 /** The export followed by a copy of its pages under new ids (ascending, as in real dumps). */
-function doublePages(xml: string): string {
+function doublePages(xml: string, copies = 1): string {
   const { head, pages, tail } = splitPages(xml);
-  const copy = pages.map((p) => p.replace(/<id>(\d+)<\/id>/, (_m, id: string) => `<id>${Number(id) + 10_000_000}</id>`));
-  return head + pages.join('') + copy.join('') + tail;
+  const renumbered = (k: number) => pages.map((p) => p.replace(/<id>(\d+)<\/id>/, (_m, id: string) => `<id>${Number(id) + k * 10_000_000}</id>`)).join('');
+  return head + pages.join('') + Array.from({ length: copies }, (_, k) => renumbered(k + 1)).join('') + tail;
 }
 
 /** A multistream bz2 (header stream, `per` pages per stream, footer stream) and its `offset:id:title` index. */
