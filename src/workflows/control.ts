@@ -15,6 +15,8 @@ export interface ControlSettings {
   concurrency?: number;
   /** Unpause requests so far: a review gate that began at a lower count is released. */
   unpauses?: number;
+  /** A budget is set, so batches report their spend (without one they send nothing, sparing the build's history). */
+  budgeted?: boolean;
   /** Bumped on every change: a child ignores settings older than what it holds. */
   version: number;
 }
@@ -112,9 +114,10 @@ export class BuildControl {
   settings(): ControlSettings {
     const paused = this.userPaused || this.budgetPaused;
     const last = this.lastForwarded;
-    if (last && last.paused === paused && last.concurrency === this.concurrency && last.unpauses === this.unpauses) return last;
+    const budgeted = this.budgetUsd !== undefined;
+    if (last && last.paused === paused && last.concurrency === this.concurrency && last.unpauses === this.unpauses && last.budgeted === budgeted) return last;
     this.version += 1;
-    this.lastForwarded = { paused, concurrency: this.concurrency, unpauses: this.unpauses, version: this.version };
+    this.lastForwarded = { paused, concurrency: this.concurrency, unpauses: this.unpauses, budgeted, version: this.version };
     return this.lastForwarded;
   }
 

@@ -94,6 +94,20 @@ class LlmGate {
     this.aimdMin = this.aimd;
   }
 
+  private lastReportAt?: number;
+
+  /**
+   * Reports the batch's cumulative spend to the build, only while a budget is set and at most every
+   * SPEND_REPORT_MS (plus once at the end): one signal per LLM call would flood the build's history at scale.
+   */
+  reportSpend(final: boolean): void {
+    if (!this.control.budgeted || this.promptTokens + this.completionTokens === 0) return;
+    const now = Date.now(); // workflow time: deterministic on replay
+    if (!final && this.lastReportAt !== undefined && now - this.lastReportAt < SPEND_REPORT_MS) return;
+    this.lastReportAt = now;
+    reportSpend(this.input, this.promptTokens, this.completionTokens);
+  }
+
   /** The configured or live-set ceiling. */
   ceiling(): number {
     return Math.max(1, this.control.concurrency ?? this.config.llm.concurrency);
@@ -115,7 +129,7 @@ class LlmGate {
       if (r.promptTokens + r.completionTokens > 0) {
         this.promptTokens += r.promptTokens;
         this.completionTokens += r.completionTokens;
-        reportSpend(this.input, this.promptTokens, this.completionTokens);
+        this.reportSpend(false);
       }
       const limited = r.rateLimited ?? 0;
       this.rateLimited += limited;
@@ -128,7 +142,10 @@ class LlmGate {
   }
 }
 
-/** Reports the batch's cumulative estimated spend after each LLM call to the build (by workflow id; a build-less test run ignores the failure). */
+/** Minimum workflow time between two spend reports of one batch (the budget may overshoot by about this much spend). */
+const SPEND_REPORT_MS = 15_000;
+
+/** Sends the batch's cumulative estimated spend to the build (by workflow id; a build-less test run ignores the failure). */
 function reportSpend(input: BatchInput, prompt: number, completion: number): void {
   const usd = costUsd(prompt, completion, input.config.llm.pricing);
   getExternalWorkflowHandle(input.buildId)
@@ -151,6 +168,7 @@ export async function itemBatchWorkflow(input: BatchInput): Promise<BatchResult>
     gate.control = newerControl(gate.control, c);
   });
   const outcomes = await mapConcurrent(positions, itemConcurrency(config), (p) => processItem(input, gate, order(p)));
+  gate.reportSpend(true);
   await workActivities(config).recordBatch({
     buildId: input.buildId,
     lang: input.lang,
