@@ -117,6 +117,14 @@ export function withLock<T>(lockFile: string, fn: () => T): T {
   }
 }
 
+/**
+ * SQLite in WAL mode with synchronous=NORMAL: a commit is one append to the log instead of a synced rewrite
+ * of the database pages. The dev server's SQLite writer was the bottleneck (bench/multi-worker.ts: 59 LLM
+ * calls/s with the default rollback journal on this 2-core machine); a committed transaction still survives
+ * a crash of the server process — only an OS crash or power loss can drop the last few, never corrupt the file.
+ */
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 export interface DevServerOptions {
   binary: string;
   /** SQLite file; undefined = in-memory (tests that need no restart survival). */
@@ -139,7 +147,7 @@ export interface DevServer {
 /** The start-dev arguments: SQLite persistence, UI, namespace and our search attributes registered. */
 export function devServerArgs(opts: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--namespace', opts.namespace, '--log-level', 'warn'];
-  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (opts.dbFile) args.push('--db-filename', opts.dbFile, ...SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]));
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
   else args.push('--headless');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
