@@ -48,7 +48,8 @@ export interface RawPage {
 /** Injected tools: the loaded language identifier and the token counter. */
 export interface KnowledgeTools {
   langId: LangId;
-  countTokens: (text: string) => number;
+  /** cl100k_base count; past `limit` it may stop early and return any number > limit. */
+  countTokens: (text: string, limit?: number) => number;
 }
 
 /** Outcome for one page: the kept document with its segments, or the step and reason that dropped it. */
@@ -90,7 +91,8 @@ export function prepareDocument(page: RawPage, opts: KnowledgeOptions, tools: Kn
   countVerdict(funnel.script, KEEP);
 
   const length = timed(funnel.length, () => {
-    doc.tokens = tools.countTokens(doc.text);
+    // Over max is all the filter needs to know, so an over-long article is not counted to its end.
+    doc.tokens = tools.countTokens(doc.text, opts.maxDocTokens);
     return filterByLength(doc, { minTokens: opts.minDocTokens, maxTokens: opts.maxDocTokens });
   });
   if (!countVerdict(funnel.length, length)) return dropped('length', length);

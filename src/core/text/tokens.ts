@@ -41,11 +41,15 @@ function pieceCount(piece: string): number {
   return n;
 }
 
-/** Exact cl100k_base token count; special-token strings such as `<|endoftext|>` count as plain text. */
-export function countTokens(text: string): number {
+/**
+ * Exact cl100k_base token count; special-token strings such as `<|endoftext|>` count as plain text.
+ * With `limit`, counting stops once the count exceeds it and the result is only known to be > limit:
+ * a length filter needs no more, and an over-long article is read to its first `limit` tokens only.
+ */
+export function countTokens(text: string, limit = Infinity): number {
   let n = 0;
   PIECE.lastIndex = 0;
-  for (let m = PIECE.exec(text); m !== null; m = PIECE.exec(text)) n += pieceCount(m[0]);
+  for (let m = PIECE.exec(text); m !== null && n <= limit; m = PIECE.exec(text)) n += pieceCount(m[0]);
   return n;
 }
 

@@ -30,6 +30,19 @@ describe('countTokens equals a whole-text cl100k encode', () => {
   });
 });
 
+describe('countTokens with a limit', () => {
+  const text = 'The river town grew around a stone bridge. Merchants carried salt, wool and copper. '.repeat(40);
+
+  it('is exact at or below the limit and only reports "over" above it', () => {
+    const total = exact(text);
+    expect(countTokens(text, total)).toBe(total);
+    expect(countTokens(text, total + 5)).toBe(total);
+    const over = countTokens(text, 100);
+    expect(over).toBeGreaterThan(100);
+    expect(over).toBeLessThan(total);
+  });
+});
+
 describe.skipIf(!HAVE_SHARED_DATA)(`countTokens on the shared dumps (${SHARED_DATA_MISSING})`, () => {
   it('matches the whole-text encode on every cleaned article', () => {
     let docs = 0;
