@@ -10,7 +10,7 @@ import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJu
 import { mask } from '../core/agnostic/mask';
 import { prefilter } from '../core/agnostic/prefilter';
 import { readerFor, type AgnosticItem, type AgnosticSubset, type SourceFormat } from '../core/agnostic/readers';
-import { checkTranslation, parseTranslatePack, renderTranslateMessages, restoreTranslation, type TranslatePack } from '../core/agnostic/translate';
+import { checkTranslation, parseTranslatePack, renderTranslateMessages, restoreTranslation, translateInstructions, type TranslatePack } from '../core/agnostic/translate';
 import { rngFor } from '../core/random';
 import { countVerdict, drop, emptyStats, KEEP, type StepStats } from '../core/stats';
 import { countTokens } from '../core/text/tokens';
@@ -309,7 +309,10 @@ export function createAgnosticActivities(ctx: BuildContext) {
         seed: retrySeed(config.seed, 'translate', input.attempt),
       });
       const spent = { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
-      const verdict = checkTranslation({ text: result.content, finishReason: result.finishReason, slots }, { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel });
+      const verdict = checkTranslation(
+        { text: result.content, finishReason: result.finishReason, slots },
+        { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(translatePackOf(input.lang), item.subset) },
+      );
       let stored: StoredField;
       if (!verdict.keep) stored = { ok: false, reason: verdict.reason, ...spent };
       else {

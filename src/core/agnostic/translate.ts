@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ChatMessage, FinishReason } from '../../llm/types';
 import { drop, KEEP, type Verdict } from '../stats';
+import { isPromptEcho } from '../text/echo';
 import type { LangId } from '../text/lang-id';
 import { convertScript, type ScriptConversion } from '../text/script';
 import { proseShare, unmask, type Unmasked } from './mask';
@@ -33,11 +34,20 @@ export function parseTranslatePack(yamlText: string): TranslatePack {
 
 /** The translation prompt for one masked text (a chat turn, a math query or response, a code instruction or response). */
 export function renderTranslateMessages(pack: TranslatePack, text: string, options: { subset: AgnosticSubset }): ChatMessage[] {
-  const principles = pack.principles.map((p, i) => `${i + 1}. ${p.trim()}`).join('\n');
   return [
-    { role: 'system', content: `${pack.system.trim()}\n\n${principles}\n\n${pack.subsets[options.subset].trim()}` },
+    { role: 'system', content: systemContent(pack, options.subset) },
     { role: 'user', content: pack.user_template.split('{text}').join(text).trimEnd() },
   ];
+}
+
+/** The instructions of a translation prompt (system prompt, principles, subset note, user template without the text), for the echo check. */
+export function translateInstructions(pack: TranslatePack, subset: AgnosticSubset): string {
+  return `${systemContent(pack, subset)}\n\n${pack.user_template.split('{text}').join('\n').trim()}`;
+}
+
+function systemContent(pack: TranslatePack, subset: AgnosticSubset): string {
+  const principles = pack.principles.map((p, i) => `${i + 1}. ${p.trim()}`).join('\n');
+  return `${pack.system.trim()}\n\n${principles}\n\n${pack.subsets[subset].trim()}`;
 }
 
 /** The model's reply without the <text> wrapper the prompt used, if it echoed it. */
@@ -72,14 +82,29 @@ export interface TranslationOutput {
   slots: string[];
 }
 
+/** Drop reasons of the translation step: the activity's prompt-size check, then `checkTranslation`'s in check order. */
+export const TRANSLATE_DROP_REASONS = [
+  'translate_too_long',
+  'translate_truncated',
+  'translate_empty',
+  'translate_prompt_echo',
+  'translate_placeholder_altered',
+  'translate_placeholder_duplicated',
+  'translate_placeholder_lost',
+  'translate_wrong_language',
+] as const;
+
 /**
- * Drop reasons in check order: translate_truncated, translate_empty, translate_placeholder_*, translate_wrong_language.
+ * Drop reasons in check order: translate_truncated, translate_empty, translate_prompt_echo (when `instructions` are
+ * given), translate_placeholder_*, translate_wrong_language. The echo check comes before the placeholder check: an
+ * echo of the principles carries their sample markers ⟦P0⟧, ⟦P1⟧, so it may pass the placeholder check or fail it
+ * under the wrong name.
  * The language check runs on the prose with placeholders removed and is skipped when that prose is short or a small
  * share of the text (mostly code/formulas), where fastText is unreliable.
  */
 export function checkTranslation(
   output: TranslationOutput,
-  options: { langId: LangId; expectedLabel: string } & Partial<TranslationCheckOptions>,
+  options: { langId: LangId; expectedLabel: string; instructions?: string } & Partial<TranslationCheckOptions>,
 ): Verdict {
   const opts = translationCheckOptionsSchema.parse({
     minProseLetters: options.minProseLetters,
@@ -89,6 +114,7 @@ export function checkTranslation(
   if (output.finishReason === 'length') return drop('translate_truncated');
   const masked = extractTranslation(output.text);
   if (masked.length === 0) return drop('translate_empty');
+  if (options.instructions !== undefined && isPromptEcho(masked, options.instructions)) return drop('translate_prompt_echo');
   const restored = unmask(masked, output.slots);
   if (!restored.ok) return drop(restored.reason);
   const { letters, share } = proseShare(masked, output.slots);

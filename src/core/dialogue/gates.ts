@@ -1,9 +1,11 @@
 /**
- * Quality gates on every dialogue LLM call (issue 3): prompt fit, truncation, emptiness, length, language;
- * plus the cleaning every output goes through first (zh t2s, question numbering/labels/quotes).
+ * Quality gates on every dialogue LLM call (issue 3): prompt fit, truncation, emptiness, prompt echo (issue 7),
+ * length, language; plus the cleaning every output goes through first (zh t2s, question numbering/labels/quotes,
+ * wrapper tags and trailers).
  */
 import type { FinishReason } from '../../llm/types';
 import { drop, KEEP, type Verdict } from '../stats';
+import { isPromptEcho } from '../text/echo';
 import type { LangId } from '../text/lang-id';
 import { convertScript, type ScriptConversion } from '../text/script';
 
@@ -13,6 +15,7 @@ export const DIALOGUE_DROP_REASONS = [
   'dialogue_truncated',
   'dialogue_content_filtered',
   'dialogue_empty',
+  'dialogue_prompt_echo',
   'dialogue_too_short',
   'dialogue_wrong_language',
 ] as const;
@@ -45,17 +48,77 @@ const QUOTE_PAIRS: Array<[string, string]> = [
   ['"', '"'], ['“', '”'], ['«', '»'], ['「', '」'], ['『', '』'], ['„', '“'], ['‘', '’'], ["'", "'"], ['”', '”'],
 ];
 
-/** Strips numbering, labels ("Question:", "问题：", "Вопрос:", "Question :", "Pregunta:") and wrapping quotes. */
+// Tag names a small model wraps a question in (`<question>`, `<q>`, `<вопрос>`, `[Question]`, `【问题】`).
+const TAG_WORDS = [...LABEL_WORDS, 'query', 'prompt', 'output', 'response', 'text'].join('|');
+const OPEN_TAG = /^<([\p{L}][\p{L}\p{N}_-]*)(?:\s[^<>]*)?>\s*/u;
+const OPEN_WRAPPER = new RegExp(`^(?:<\\s*(?:${TAG_WORDS})\\s*>|[\\[【]\\s*(?:${TAG_WORDS})(?:\\s*\\d{1,2})?\\s*[\\]】])\\s*[:：]?\\s*`, 'iu');
+const CLOSE_WRAPPER = new RegExp(`<\\s*/\\s*(?:${TAG_WORDS})\\s*>|\\[\\s*/\\s*(?:${TAG_WORDS})\\s*\\]`, 'iu');
+const QUESTION_MARK = '?？؟';
+// Closing quotes, brackets and bold markers that may follow a sentence's final mark (fr: after a no-break space).
+const CLOSERS = '(?:[\\u00a0\\u202f]?["\'”’»」』）)\\]*])*';
+// A sentence end: full-width marks need no space after them; ASCII ones do (never "1.5", "e.g.x"); a line break.
+const SENTENCE_END = new RegExp(`[。！？]+${CLOSERS}|[.!?…؟]+${CLOSERS}(?=\\s|$)|\\n`, 'gu');
+const ENDS_WITH_QUESTION = new RegExp(`[${QUESTION_MARK}]${CLOSERS}$`, 'u');
+
+/**
+ * Strips numbering, labels ("Question:", "问题：", "Вопрос:", "Question :", "Pregunta:"), wrapping quotes and
+ * wrapper tags (`<question>…</question>`, `[Question]`), and cuts a trailer after the question (extra lines, an
+ * answer, "Your answer would be:"). A question without a trailer is never cut.
+ */
 export function cleanQuestion(raw: string): string {
   let text = raw.trim();
   for (let pass = 0; pass < 8; pass++) {
     const before = text;
+    text = stripWrapperTags(text);
     if (/^\*\*[^*]+\*\*$/u.test(text)) text = text.slice(2, -2).trim();
     text = text.replace(NUMBERING, '').replace(LABEL, '').trim();
     text = stripQuotes(text);
+    text = cutTrailer(text);
     if (text === before) break;
   }
   return text;
+}
+
+function stripWrapperTags(text: string): string {
+  const open = OPEN_TAG.exec(text);
+  if (open) {
+    const close = new RegExp(`<\\s*/\\s*${escapeRegExp(open[1]!)}\\s*>`, 'iu').exec(text);
+    if (close && close.index >= open[0].length) {
+      const inner = text.slice(open[0].length, close.index).trim();
+      const rest = text.slice(close.index + close[0].length);
+      // The wrapped part is the question, the rest a trailer; a tag around a mere word ("<b>Note</b>: why…?") only goes.
+      if (rest.trim() === '' || new RegExp(`[${QUESTION_MARK}]`, 'u').test(inner)) return inner;
+      return `${inner}${rest}`.trim();
+    }
+  }
+  text = text.replace(OPEN_WRAPPER, '');
+  const close = CLOSE_WRAPPER.exec(text);
+  return (close ? text.slice(0, close.index) : text).trim();
+}
+
+/** Keeps the text up to the end of the first run of question sentences when something follows it. */
+function cutTrailer(text: string): string {
+  let start = 0;
+  let runEnd = -1;
+  const consider = (end: number): boolean => {
+    const isQuestion = ENDS_WITH_QUESTION.test(text.slice(start, end).trim());
+    start = end;
+    if (isQuestion) runEnd = end;
+    // A non-question sentence after the run ends it.
+    return runEnd >= 0 && !isQuestion;
+  };
+  let ended = false;
+  for (const m of text.matchAll(SENTENCE_END)) {
+    if (text.slice(start, m.index + m[0].length).trim() === '') continue;
+    if ((ended = consider(m.index + m[0].length))) break;
+  }
+  if (!ended && start < text.length) consider(text.length);
+  if (runEnd < 0 || text.slice(runEnd).trim() === '') return text;
+  return text.slice(0, runEnd).trim();
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function stripQuotes(text: string): string {
@@ -78,6 +141,8 @@ export interface CompletionCheckInput {
   role: 'question' | 'answer';
   /** Completion tokens (cl100k_base) of `text`. */
   tokens: number;
+  /** The prompt's instructions (system prompt and principles, never the document or history), for the echo gate. */
+  instructions?: string;
 }
 
 /** Thresholds and the language identifier for `checkCompletion`. */
@@ -89,12 +154,13 @@ export interface CompletionCheckOptions {
   expectedLabel?: string;
 }
 
-/** Keeps an output, or drops it: truncated, filtered, empty, too short, or not in the target language. */
+/** Keeps an output, or drops it: truncated, filtered, empty, an echo of the instructions, too short, or not in the target language. */
 export function checkCompletion(input: CompletionCheckInput, options: CompletionCheckOptions): Verdict {
   if (input.finishReason === 'length') return drop('dialogue_truncated');
   if (input.finishReason === 'content_filter') return drop('dialogue_content_filtered');
   const text = input.text.trim();
   if (text === '') return drop('dialogue_empty');
+  if (input.instructions !== undefined && isPromptEcho(text, input.instructions)) return drop('dialogue_prompt_echo');
   const tooShort =
     input.role === 'answer' ? input.tokens < options.minAnswerTokens : [...text].length < options.minQuestionChars;
   if (tooShort) return drop('dialogue_too_short');

@@ -59,9 +59,15 @@ export function renderAnswerMessages(pack: DialoguePack, input: AnswerPromptInpu
   return compose(answerPart(pack, input.kind), input.background, renderHistory(pack, [...input.history, input.question]));
 }
 
+/** The instruction text of rendered dialogue messages (system prompt and principles), never the document or history. */
+export function instructionText(messages: ChatMessage[]): string {
+  return messages.filter((m) => m.role === 'system').map((m) => m.content).join('\n\n');
+}
+
 function compose(part: PromptPart, background: string, history: string): ChatMessage[] {
   const document = `<document>\n${background.trim()}\n</document>`;
   return [
+    // Only instructions go in the system message: `instructionText` (the echo gate's reference) relies on it.
     { role: 'system', content: `${part.system}\n\n${part.principles}` },
     { role: 'user', content: history === '' ? document : `${document}\n\n${history}` },
   ];

@@ -7,6 +7,8 @@ import {
   parseTranslatePack,
   renderTranslateMessages,
   restoreTranslation,
+  TRANSLATE_DROP_REASONS,
+  translateInstructions,
   type TranslatePack,
 } from '../../../src/core/agnostic/translate';
 import { loadLangId, type LangId } from '../../../src/core/text/lang-id';
@@ -35,6 +37,10 @@ describe('translation packs', () => {
     expect(messages[0].content).toContain(pack.subsets.math.trim());
     expect(messages[1].content).toContain('Use ⟦P0⟧ here, see ⟦P1⟧.');
     expect(messages[1].content).not.toContain('{text}');
+    const instructions = translateInstructions(pack, 'math');
+    expect(instructions.startsWith(messages[0].content)).toBe(true);
+    expect(instructions).toContain(pack.user_template.split('{text}')[0]!.trim());
+    expect(instructions).not.toContain('⟦P0⟧ here');
   });
 
   it('rejects a pack without the {text} slot', () => {
@@ -84,10 +90,31 @@ describe('checkTranslation (real fastText)', () => {
     ['Chinese kept for zh', { text: '函数 ⟦P0⟧ 以浮点数形式返回 ⟦P1⟧，即半径为 r 的圆的面积。', finishReason: 'stop', slots: frSource.slots }, 'zh', null],
     ['Russian kept for ru', { text: 'Функция ⟦P0⟧ возвращает ⟦P1⟧ — площадь круга радиуса r — в виде числа с плавающей точкой.', finishReason: 'stop', slots: frSource.slots }, 'ru', null],
     ['mostly code: language check skipped', { text: codeOnly.masked, finishReason: 'stop', slots: codeOnly.slots }, 'zh', null],
+    ['fr: the pack system prompt instead of a translation', { text: packs.fr.system, finishReason: 'stop', slots: frSource.slots }, 'fr', 'translate_prompt_echo'],
+    [
+      'fr: some principles echoed in a <text> wrapper, with their sample markers (an echo, not a placeholder fault)',
+      { text: `<text>\n${packs.fr.principles.slice(4).join('\n')}\n</text>`, finishReason: 'stop', slots: frSource.slots },
+      'fr',
+      'translate_prompt_echo',
+    ],
+    ['fr: the user template echoed with the translation after it', { text: `Traduisez en français le texte anglais placé entre <text> et </text> : ${frGood}`, finishReason: 'stop', slots: frSource.slots }, 'fr', null],
+    ['zh: the subset note echoed', { text: packs.zh.subsets.math, finishReason: 'stop', slots: [] }, 'zh', 'translate_prompt_echo'],
+    ['ru: the system prompt echoed', { text: packs.ru.system, finishReason: 'stop', slots: [] }, 'ru', 'translate_prompt_echo'],
   ];
   it.each(table)('%s', (_name, output, expectedLabel, reason) => {
-    const verdict = checkTranslation(output, { langId, expectedLabel });
+    const instructions = translateInstructions(packs[expectedLabel as (typeof LANGS)[number]], 'math');
+    const verdict = checkTranslation(output, { langId, expectedLabel, instructions });
     expect(verdict).toEqual(reason === null ? { keep: true } : { keep: false, reason });
+  });
+
+  it('names only reasons from TRANSLATE_DROP_REASONS', () => {
+    for (const [, , , reason] of table) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
+  });
+
+  it('an echo of the principles passes every other check (their sample markers ⟦P0⟧, ⟦P1⟧ fit two slots)', () => {
+    const echo = { text: packs.fr.principles.join('\n'), finishReason: 'stop' as const, slots: frSource.slots };
+    expect(checkTranslation(echo, { langId, expectedLabel: 'fr' })).toEqual({ keep: true });
+    expect(checkTranslation(echo, { langId, expectedLabel: 'fr', instructions: translateInstructions(packs.fr, 'chat') })).toEqual({ keep: false, reason: 'translate_prompt_echo' });
   });
 
   it('the language check really runs on prose (English answer for zh is caught when long enough)', () => {

@@ -10,6 +10,7 @@ import {
 import { KEEP, type Verdict } from '../../../src/core/stats';
 import { loadLangId, type LangId } from '../../../src/core/text/lang-id';
 import { countTokens } from '../../../src/core/text/tokens';
+import { loadDialoguePack } from '../../../src/prompts/load';
 import { HAVE_SHARED_DATA } from '../../support/shared-data';
 import { sharedBackground } from './shared-paragraphs';
 
@@ -26,6 +27,14 @@ const QUESTIONS: Record<string, string> = {
   ru: 'Почему Берлинская стена так внезапно пала в 1989 году?',
   fr: 'Pourquoi le mur de Berlin est-il tombé si soudainement en 1989 ?',
   es: '¿Por qué cayó tan de repente el Muro de Berlín en 1989?',
+};
+
+const PACKS = { en: loadDialoguePack('en'), zh: loadDialoguePack('zh'), fr: loadDialoguePack('fr') };
+// Instructions as `instructionText` gives them: the system prompt and principles of the call's pack part.
+const INSTRUCTIONS = {
+  enAnswer: `${PACKS.en.initialAnswer.system}\n\n${PACKS.en.initialAnswer.principles}`,
+  zhQuestion: `${PACKS.zh.inDepthQuestion.system}\n\n${PACKS.zh.inDepthQuestion.principles}`,
+  frAnswer: `${PACKS.fr.followupAnswer.system}\n\n${PACKS.fr.followupAnswer.principles}`,
 };
 
 describe('checkCompletion (real fastText lid.176)', () => {
@@ -57,6 +66,13 @@ describe('checkCompletion (real fastText lid.176)', () => {
     ['English answer for a French dialogue', () => answer('fr', { text: ANSWERS.en, tokens: countTokens(ANSWERS.en) }), { keep: false, reason: 'dialogue_wrong_language' }],
     ['Spanish question for a Russian dialogue', () => question('ru', { text: QUESTIONS.es }), { keep: false, reason: 'dialogue_wrong_language' }],
     ['Russian answer for a Chinese dialogue', () => answer('zh', { text: ANSWERS.ru, tokens: countTokens(ANSWERS.ru) }), { keep: false, reason: 'dialogue_wrong_language' }],
+    ['en answer that is its own principles', () => answer('en', { text: PACKS.en.initialAnswer.principles, tokens: countTokens(PACKS.en.initialAnswer.principles), instructions: INSTRUCTIONS.enAnswer }), { keep: false, reason: 'dialogue_prompt_echo' }],
+    ['zh question that echoes its instructions', () => question('zh', { text: PACKS.zh.inDepthQuestion.system.slice(0, 60), instructions: INSTRUCTIONS.zhQuestion }), { keep: false, reason: 'dialogue_prompt_echo' }],
+    ['fr answer: the system prompt with a short reply appended', () => answer('fr', { text: `${PACKS.fr.followupAnswer.system} Le mur est tombé en 1989.`, tokens: 200, instructions: INSTRUCTIONS.frAnswer }), { keep: false, reason: 'dialogue_prompt_echo' }],
+    ['en echo that is also truncated counts as truncated', () => answer('en', { text: INSTRUCTIONS.enAnswer, finishReason: 'length', instructions: INSTRUCTIONS.enAnswer }), { keep: false, reason: 'dialogue_truncated' }],
+    ['a real en answer, instructions given', () => answer('en', { instructions: INSTRUCTIONS.enAnswer }), KEEP],
+    ['a real fr answer, instructions given', () => answer('fr', { instructions: INSTRUCTIONS.frAnswer }), KEEP],
+    ['a real zh question, instructions given', () => question('zh', { instructions: INSTRUCTIONS.zhQuestion }), KEEP],
   ];
   it.each(cases)('%s', (_name, input, verdict) => {
     expect(checkCompletion(input(), opts())).toEqual(verdict);
@@ -130,6 +146,27 @@ describe('cleanQuestion', () => {
     ['"…" straight quotes (es)', '"¿Por qué cayó el muro?"', '¿Por qué cayó el muro?'],
     ['surrounding whitespace', '  \n Why did the wall fall?  \n', 'Why did the wall fall?'],
     ['stacked numbering, label and quotes', '1. Question: "Why did the wall fall?"', 'Why did the wall fall?'],
+    ['<question> tags and an answer lead-in', '<question>Why does the document mention X?</question> Referring to the document, your answer would be:', 'Why does the document mention X?'],
+    ['<q> tags', '<q>Why did the wall fall?</q>', 'Why did the wall fall?'],
+    ['an unclosed <question> tag', '<question> Why did the wall fall?', 'Why did the wall fall?'],
+    ['a stray closing tag and a trailer', 'Why did the wall fall?</question>\nAnswer: because of the protests.', 'Why did the wall fall?'],
+    ['<вопрос> tags (ru)', '<вопрос>Почему стена пала?</вопрос>', 'Почему стена пала?'],
+    ['[Question] … [/Question]', '[Question] Why did the wall fall?\n[/Question]', 'Why did the wall fall?'],
+    ['"[Q]:"', '[Q]: Why did the wall fall?', 'Why did the wall fall?'],
+    ['【问题】', '【问题】为什么柏林墙会倒塌？', '为什么柏林墙会倒塌？'],
+    ['a trailing lead-in on the same line', 'Why did the wall fall? Referring to the document, your answer would be:', 'Why did the wall fall?'],
+    ['an answer on the next lines', 'Why did the wall fall?\n\nAnswer: Because the border could no longer be held.', 'Why did the wall fall?'],
+    ['a bold question and an answer', '**Why did the wall fall?**\nBecause of the protests.', 'Why did the wall fall?'],
+    ['a trailer after "Mr." in the question', 'Why did Mr. Krenz open the border? Your answer:', 'Why did Mr. Krenz open the border?'],
+    ['a trailer after a quoted title ending in "?"', 'Was "Why Not?" a hit in 1990? Your answer would be:', 'Was "Why Not?" a hit in 1990?'],
+    ['zh: a lead-in after the full-width question mark', '为什么柏林墙会倒塌？根据文档，你的回答是：', '为什么柏林墙会倒塌？'],
+    ['zh: a quoted question and a lead-in', '“为什么柏林墙会倒塌？”回答：', '为什么柏林墙会倒塌？'],
+    ['ru: an answer on the next line', 'Почему стена пала?\nОтвет: потому что граница была открыта.', 'Почему стена пала?'],
+    ['fr: "?" after a space, then a lead-in', 'Pourquoi le mur est-il tombé ? Selon le document, votre réponse serait :', 'Pourquoi le mur est-il tombé ?'],
+    ['fr: « … » then a lead-in', `«${NBSP}Pourquoi le mur est-il tombé${NBSP}?${NBSP}» Votre réponse :`, `Pourquoi le mur est-il tombé${NBSP}?`],
+    ['es: ¿…? then a lead-in', '¿Por qué cayó el muro? Según el documento, tu respuesta sería:', '¿Por qué cayó el muro?'],
+    ['es: two questions then a trailer', '¿Por qué cayó el muro? ¿Y quién lo decidió?\nRespuesta: el gobierno.', '¿Por qué cayó el muro? ¿Y quién lo decidió?'],
+    ['context kept, trailer cut', 'The wall fell in 1989. Why did it fall so suddenly? I will answer below.', 'The wall fell in 1989. Why did it fall so suddenly?'],
   ])('strips %s', (_name, raw, expected) => {
     expect(cleanQuestion(raw)).toBe(expected);
   });
@@ -142,6 +179,18 @@ describe('cleanQuestion', () => {
     ['two separately quoted terms', '"Soft" power or "hard" power: which mattered more?'],
     ['inner quotes', 'Why do «soft» and «hard» power differ?'],
     ['a multi-line question', 'Given the 1989 protests,\nhow did the border regime collapse?'],
+    ['context before the question', 'The wall fell in 1989. Why did it fall so suddenly?'],
+    ['two questions in a row', 'Why did the wall fall? And who decided to open it?'],
+    ['a question with no question mark', 'Explain why the wall fell in 1989.'],
+    ['a question mark inside a quoted title', 'How did "Who Framed Roger Rabbit?" change animation?'],
+    ['a decimal and an abbreviation', 'Why did 1.5 million people, e.g. from Saxony, leave?'],
+    ['HTML tags that are the topic', '<div> vs <span>: which one is a block element?'],
+    ['zh: two questions', '为什么柏林墙会倒塌？又是谁决定开放边境的？'],
+    ['zh: context then a question', '1989年东德爆发了大规模抗议。为什么柏林墙会突然倒塌？'],
+    ['ru: context then a question', 'В 1989 году начались протесты. Почему стена пала так внезапно?'],
+    ['fr: "?" after a no-break space', `Pourquoi le mur est-il tombé${NBSP}?`],
+    ['fr: two questions with spaces before "?"', 'Pourquoi le mur est-il tombé ? Et qui a décidé de l’ouvrir ?'],
+    ['es: context then ¿…?', 'El muro cayó en 1989. ¿Por qué cayó tan de repente?'],
   ])('keeps %s intact', (_name, raw) => {
     expect(cleanQuestion(raw)).toBe(raw);
   });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { renderAnswerMessages, renderHistory, renderQuestionMessages } from '../../../src/core/dialogue/render';
+import { instructionText, renderAnswerMessages, renderHistory, renderQuestionMessages } from '../../../src/core/dialogue/render';
 import { loadDialoguePack } from '../../../src/prompts/load';
 import { HAVE_SHARED_DATA, SHARED_DATA_MISSING } from '../../support/shared-data';
 import { sharedBackground } from './shared-paragraphs';
@@ -72,5 +72,20 @@ describe('rendering refuses inconsistent inputs', () => {
 
   it('renders no history block for an empty history', () => {
     expect(renderHistory(pack, [])).toBe('');
+  });
+});
+
+describe('instructionText (the echo gate reference)', () => {
+  const pack = loadDialoguePack('fr');
+  const background = 'Le mur de Berlin est tombé le 9 novembre 1989, après des semaines de manifestations en RDA.';
+  it.each([
+    ['initial question', () => renderQuestionMessages(pack, { background, history: [], kind: 'initial' }), pack.initialQuestion],
+    ['expansive question', () => renderQuestionMessages(pack, { background, history: ['Q1 texte', 'R1 texte'], kind: 'expansive' }), pack.expansiveQuestion],
+    ['follow-up answer', () => renderAnswerMessages(pack, { background, history: ['Q1 texte', 'R1 texte'], question: 'Q2 texte', kind: 'followup' }), pack.followupAnswer],
+  ] as const)('%s: system prompt and principles only, never the document or the history', (_name, render, part) => {
+    const text = instructionText(render());
+    expect(text).toBe(`${part.system}\n\n${part.principles}`);
+    expect(text).not.toContain(background);
+    expect(text).not.toContain('Q1 texte');
   });
 });
