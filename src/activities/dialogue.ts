@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { checkCompletion, checkPromptFits, cleanQuestion, normaliseOutput } from '../core/dialogue/gates';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { QuestionKind } from '../core/dialogue/plan';
-import { renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
+import { instructionText, renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
 import type { DialoguePack } from '../core/dialogue/prompt-pack';
 import { countTokens } from '../core/text/tokens';
 import type { ChatMessage } from '../llm/types';
@@ -26,6 +26,20 @@ export interface TurnInput {
   /** 0-based turn (question + answer pair). */
   turn: number;
   kind: QuestionKind;
+  /**
+   * On the answer of the last planned turn: the kinds of all turns, so a good answer also writes the dialogue
+   * record — one activity (and its history events) fewer per dialogue than a separate saveDialogue.
+   */
+  finalKinds?: QuestionKind[];
+}
+
+/** What saveDialogue needs: the dialogue's segment and the kinds of its completed turns. */
+export interface SaveDialogueInput {
+  buildId: string;
+  lang: string;
+  segmentsKey: string;
+  segmentIndex: number;
+  kinds: QuestionKind[];
 }
 
 /** What the workflow needs: pass or fail, and what it cost. */
@@ -107,12 +121,45 @@ export function createDialogueActivities(ctx: BuildContext) {
     const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
     const text = role === 'q' ? cleanQuestion(normalised) : normalised;
     const verdict = checkCompletion(
-      { text, finishReason: result.finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text) },
+      { text, finishReason: result.finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text), instructions: instructionText(messages) },
       { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
     );
     const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
     const out = await store(key, verdict.keep ? { ok: true, text, kind: input.kind, finishReason: result.finishReason, ...spent } : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, ...spent });
     return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;
+  }
+
+  /** Writes the finished dialogue (the completed turns) as one record; idempotent. */
+  async function saveDialogue(input: SaveDialogueInput): Promise<void> {
+    const key = `${dialogueDir(input.buildId, input.lang, input.segmentIndex)}/dialogue.json`;
+    if (await ctx.storage.exists(key)) return;
+    const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
+    const turns: string[] = [];
+    let promptTokens = 0, completionTokens = 0, calls = 0;
+    for (let t = 0; t < input.kinds.length; t++) {
+      for (const role of ['q', 'a'] as const) {
+        const s = (await getJson<StoredTurn>(ctx.storage, turnKey({ ...input, turn: t }, role)))!;
+        turns.push(s.text!);
+        promptTokens += s.promptTokens;
+        completionTokens += s.completionTokens;
+        calls += s.calls;
+      }
+    }
+    const record: StoredDialogue = {
+      segmentIndex: input.segmentIndex,
+      segmentId: segment.id,
+      pageId: segment.pageId,
+      title: segment.title,
+      document: segment.text,
+      turns,
+      kinds: input.kinds,
+      packVersion: packOf(input.lang).version,
+      model: ctx.gateway.model,
+      promptTokens,
+      completionTokens,
+      calls,
+    };
+    await ctx.storage.putIfAbsent(key, JSON.stringify(record));
   }
 
   async function store(key: string, turn: StoredTurn): Promise<TurnOutcome> {
@@ -126,47 +173,20 @@ export function createDialogueActivities(ctx: BuildContext) {
       return generate(input, 'q', async (background, past) => renderQuestionMessages(packOf(input.lang), { background, history: past, kind: input.kind }));
     },
 
-    /** Generates the answer of `turn` (Figure 6 initial, follow-up otherwise). */
+    /** Generates the answer of `turn` (Figure 6 initial, follow-up otherwise); on the last turn, saves the dialogue. */
     async giveAnswer(input: TurnInput): Promise<TurnOutcome> {
       const question = await getJson<StoredTurn>(ctx.storage, turnKey(input, 'q'));
       if (!question?.ok || question.text === undefined) throw missing(`question of turn ${input.turn} of segment ${input.segmentIndex}`);
-      return generate(input, 'a', async (background, past) =>
+      const out = await generate(input, 'a', async (background, past) =>
         renderAnswerMessages(packOf(input.lang), { background, history: past, question: question.text!, kind: input.turn === 0 ? 'initial' : 'followup' }),
       );
+      // Also on a retried attempt that found the answer already stored: the record may not have been written.
+      if (out.ok && input.finalKinds) await saveDialogue({ ...input, kinds: input.finalKinds });
+      return out;
     },
 
     /** Writes the finished dialogue (the completed turns) as one record; idempotent. */
-    async saveDialogue(input: { buildId: string; lang: string; segmentsKey: string; segmentIndex: number; kinds: QuestionKind[] }): Promise<void> {
-      const key = `${dialogueDir(input.buildId, input.lang, input.segmentIndex)}/dialogue.json`;
-      if (await ctx.storage.exists(key)) return;
-      const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
-      const turns: string[] = [];
-      let promptTokens = 0, completionTokens = 0, calls = 0;
-      for (let t = 0; t < input.kinds.length; t++) {
-        for (const role of ['q', 'a'] as const) {
-          const s = (await getJson<StoredTurn>(ctx.storage, turnKey({ ...input, turn: t }, role)))!;
-          turns.push(s.text!);
-          promptTokens += s.promptTokens;
-          completionTokens += s.completionTokens;
-          calls += s.calls;
-        }
-      }
-      const record: StoredDialogue = {
-        segmentIndex: input.segmentIndex,
-        segmentId: segment.id,
-        pageId: segment.pageId,
-        title: segment.title,
-        document: segment.text,
-        turns,
-        kinds: input.kinds,
-        packVersion: packOf(input.lang).version,
-        model: ctx.gateway.model,
-        promptTokens,
-        completionTokens,
-        calls,
-      };
-      await ctx.storage.putIfAbsent(key, JSON.stringify(record));
-    },
+    saveDialogue,
   };
 }
 

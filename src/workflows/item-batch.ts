@@ -3,9 +3,9 @@
  * repeats at most the calls in flight), items run concurrently up to a bound, and the batch's kept items
  * are recorded in storage under the batch's first position, so assembly can list them in draw order.
  */
-import { condition, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
-import { planNextTurn } from '../core/dialogue/plan';
+import { planNextTurn, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
 import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, type ControlSettings } from './control';
 import { llmActivities, workActivities } from './proxies';
@@ -196,17 +196,24 @@ async function runDialogue(input: BatchInput, gate: LlmGate, segmentIndex: numbe
   const llm = llmActivities(config);
   const base = { buildId, lang, segmentsKey: source.manifestKey, segmentIndex };
   const out: ItemOutcome = { sourceIndex: segmentIndex, kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
-  const kinds: Array<'initial' | 'in_depth' | 'expansive'> = [];
+  const plan = (completedTurns: number) => planNextTurn({ seed: config.seed, segmentId: `${lang}:${segmentIndex}`, completedTurns, options: config.dialogue });
+  // Histories written before the last answer saved the dialogue itself replay with the separate saveDialogue.
+  const answerSaves = patched('answer-saves-dialogue');
+  const kinds: QuestionKind[] = [];
+  let saved = false;
   for (let turn = 0; ; turn++) {
-    const kind = turn === 0 ? 'initial' : planNextTurn({ seed: config.seed, segmentId: `${lang}:${segmentIndex}`, completedTurns: turn, options: config.dialogue });
+    const kind: QuestionKind | 'end' = turn === 0 ? 'initial' : plan(turn);
     if (kind === 'end') break;
     const question = await gate.run(() => llm.askQuestion({ ...base, turn, kind }));
     add(out, question);
     if (question.ok) {
-      const answer = await gate.run(() => llm.giveAnswer({ ...base, turn, kind }));
+      // The plan is seeded, not content-driven: whether this turn is the last is known before its answer.
+      const finalKinds = answerSaves && plan(turn + 1) === 'end' ? [...kinds, kind] : undefined;
+      const answer = await gate.run(() => llm.giveAnswer({ ...base, turn, kind, finalKinds }));
       add(out, answer);
       if (answer.ok) {
         kinds.push(kind);
+        saved = finalKinds !== undefined;
         continue;
       }
       if (turn === 0) return { ...out, reason: answer.reason };
@@ -217,7 +224,7 @@ async function runDialogue(input: BatchInput, gate: LlmGate, segmentIndex: numbe
     out.endedEarly = question.reason;
     break;
   }
-  await workActivities(config).saveDialogue({ ...base, kinds });
+  if (!saved) await workActivities(config).saveDialogue({ ...base, kinds });
   return { ...out, kept: true };
 }
 
