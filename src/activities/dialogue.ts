@@ -4,7 +4,7 @@
  * without calling the LLM again.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { checkCompletion, checkPromptFits, cleanQuestion, normaliseOutput } from '../core/dialogue/gates';
+import { checkCompletion, checkPromptFits, cleanQuestion, normaliseOutput, questionFinishReason } from '../core/dialogue/gates';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { QuestionKind } from '../core/dialogue/plan';
 import { instructionText, renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
@@ -121,7 +121,7 @@ export function createDialogueActivities(ctx: BuildContext) {
     const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
     const text = role === 'q' ? cleanQuestion(normalised) : normalised;
     const verdict = checkCompletion(
-      { text, finishReason: result.finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text), instructions: instructionText(messages) },
+      { text, finishReason: role === 'q' ? questionFinishReason(result.finishReason, normalised, text) : result.finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text), instructions: instructionText(messages) },
       { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
     );
     const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };

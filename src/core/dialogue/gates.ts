@@ -79,6 +79,16 @@ export function cleanQuestion(raw: string): string {
   return text;
 }
 
+/**
+ * The finish reason a question is judged by. An output that ran out of tokens after a complete question (small
+ * models ramble on) still holds that whole question once cleanQuestion has cut the rest away, so it counts as
+ * stopped; a question itself cut off by the limit stays truncated.
+ */
+export function questionFinishReason(finishReason: FinishReason, raw: string, cleaned: string): FinishReason {
+  if (finishReason !== 'length' || !ENDS_WITH_QUESTION.test(cleaned)) return finishReason;
+  return raw.trimEnd().endsWith(cleaned) ? finishReason : 'stop';
+}
+
 function stripWrapperTags(text: string): string {
   const open = OPEN_TAG.exec(text);
   if (open) {

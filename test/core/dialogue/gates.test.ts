@@ -5,6 +5,7 @@ import {
   cleanQuestion,
   DIALOGUE_DROP_REASONS,
   normaliseOutput,
+  questionFinishReason,
   type CompletionCheckInput,
 } from '../../../src/core/dialogue/gates';
 import { KEEP, type Verdict } from '../../../src/core/stats';
@@ -193,5 +194,20 @@ describe('cleanQuestion', () => {
     ['es: context then ¿…?', 'El muro cayó en 1989. ¿Por qué cayó tan de repente?'],
   ])('keeps %s intact', (_name, raw) => {
     expect(cleanQuestion(raw)).toBe(raw);
+  });
+});
+
+describe('questionFinishReason', () => {
+  const cases: Array<[string, string, string, string]> = [
+    ['a whole question, then a ramble cut by the limit', 'length', 'Why did the town grow around the bridge? The answer is that the bridge was the', 'stop'],
+    ['zh: a whole question, then a ramble', 'length', '为什么小镇围绕石桥发展起来？答案是石桥是', 'stop'],
+    ['fr: question mark after a space, then a ramble', 'length', 'Pourquoi la ville s’est-elle développée autour du pont ? La réponse est que le', 'stop'],
+    ['the question itself cut by the limit', 'length', 'Why did the town grow around the', 'length'],
+    ['the output ends right on the question mark', 'length', 'Why did the town grow around the bridge?', 'length'],
+    ['a question that stopped on its own', 'stop', 'Why did the town grow around the bridge?', 'stop'],
+    ['a content-filtered output keeps its reason', 'content_filter', 'Why did the town grow? More text', 'content_filter'],
+  ];
+  it.each(cases)('%s', (_name, finish, raw, expected) => {
+    expect(questionFinishReason(finish as never, raw, cleanQuestion(raw))).toBe(expected);
   });
 });
