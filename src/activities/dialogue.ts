@@ -4,7 +4,7 @@
  * without calling the LLM again.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { checkCompletion, checkPromptFits, cleanQuestion, normaliseOutput, questionFinishReason } from '../core/dialogue/gates';
+import { checkCompletion, checkPromptFits, cleanAnswer, cleanQuestion, normaliseOutput, questionFinishReason } from '../core/dialogue/gates';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { QuestionKind } from '../core/dialogue/plan';
 import { instructionText, renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
@@ -53,9 +53,14 @@ export interface TurnOutcome {
   rateLimited?: number;
 }
 
+/** Characters of a dropped output kept in its turn file, so a drop can be inspected, not just counted. */
+const REJECTED_CHARS = 2_000;
+
 /** A stored turn half: the text and how it was obtained. */
 interface StoredTurn extends TurnOutcome {
   text?: string;
+  /** The raw output a gate dropped (first REJECTED_CHARS characters). */
+  rejected?: string;
   kind: QuestionKind;
   finishReason?: string;
 }
@@ -119,13 +124,20 @@ export function createDialogueActivities(ctx: BuildContext) {
     if (!fits.keep) return store(key, { ok: false, reason: fits.reason, kind: input.kind, calls: 0, promptTokens: 0, completionTokens: 0 });
     const result = await callGateway(ctx.gateway, request);
     const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
-    const text = role === 'q' ? cleanQuestion(normalised) : normalised;
+    const answer = role === 'a' ? cleanAnswer(normalised, packOf(input.lang).labels) : undefined;
+    const text = answer ? answer.text : cleanQuestion(normalised);
+    const finishReason = answer ? (answer.cut ? 'stop' : result.finishReason) : questionFinishReason(result.finishReason, normalised, text);
     const verdict = checkCompletion(
-      { text, finishReason: role === 'q' ? questionFinishReason(result.finishReason, normalised, text) : result.finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text), instructions: instructionText(messages) },
+      { text, finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text), instructions: instructionText(messages) },
       { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
     );
     const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
-    const out = await store(key, verdict.keep ? { ok: true, text, kind: input.kind, finishReason: result.finishReason, ...spent } : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, ...spent });
+    const out = await store(
+      key,
+      verdict.keep
+        ? { ok: true, text, kind: input.kind, finishReason: result.finishReason, ...spent }
+        : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, rejected: result.content.slice(0, REJECTED_CHARS), ...spent },
+    );
     return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;
   }
 

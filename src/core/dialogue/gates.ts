@@ -89,6 +89,18 @@ export function questionFinishReason(finishReason: FinishReason, raw: string, cl
   return raw.trimEnd().endsWith(cleaned) ? finishReason : 'stop';
 }
 
+/**
+ * Cuts an answer where the model starts writing the conversation's next turn itself ("User: …", in the pack's
+ * own labels or in English), which small models do. Returns the answer and whether anything was cut: an answer
+ * cut there ended before any token limit did, so it counts as stopped.
+ */
+export function cleanAnswer(raw: string, labels: { user: string; assistant: string }): { text: string; cut: boolean } {
+  const names = [labels.user, labels.assistant, 'User', 'Assistant'].map(escapeRegExp).join('|');
+  const turn = new RegExp(`^[ \\t]*(?:\\*\\*)?(?:${names})(?:\\*\\*)?\\s*[:：]`, 'imu').exec(raw);
+  if (!turn || turn.index === 0) return { text: raw, cut: false };
+  return { text: raw.slice(0, turn.index).trim(), cut: true };
+}
+
 function stripWrapperTags(text: string): string {
   const open = OPEN_TAG.exec(text);
   if (open) {

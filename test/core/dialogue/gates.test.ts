@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   checkCompletion,
   checkPromptFits,
+  cleanAnswer,
   cleanQuestion,
   DIALOGUE_DROP_REASONS,
   normaliseOutput,
@@ -209,5 +210,21 @@ describe('questionFinishReason', () => {
   ];
   it.each(cases)('%s', (_name, finish, raw, expected) => {
     expect(questionFinishReason(finish as never, raw, cleanQuestion(raw))).toBe(expected);
+  });
+});
+
+describe('cleanAnswer', () => {
+  const en = { user: 'User', assistant: 'Assistant' };
+  const ru = { user: 'Пользователь', assistant: 'Ассистент' };
+  const cases: Array<[string, string, { user: string; assistant: string }, string, boolean]> = [
+    ['cuts a fake next user turn', 'The bridge came first.\n\nUser: What came next?', en, 'The bridge came first.', true],
+    ['cuts a bold label in the pack language', 'Мост появился первым.\n**Пользователь**: А что потом?', ru, 'Мост появился первым.', true],
+    ['cuts an English label in another pack', 'Мост появился первым.\nAssistant: ещё', ru, 'Мост появился первым.', true],
+    ['keeps an answer with no turn label', 'The bridge came first.\nThe market followed.', en, 'The bridge came first.\nThe market followed.', false],
+    ['keeps "user" inside a line', 'Each user: a merchant, had a ledger.', en, 'Each user: a merchant, had a ledger.', false],
+    ['leaves an output that is only a turn label to the other gates', 'User: why?', en, 'User: why?', false],
+  ];
+  it.each(cases)('%s', (_name, raw, labels, text, cut) => {
+    expect(cleanAnswer(raw, labels)).toEqual({ text, cut });
   });
 });
