@@ -48,12 +48,14 @@ async function readAll(file: string, reader: (chunks: AsyncIterable<string>) => 
 }
 
 describe('samples/demo.yaml', () => {
-  it('names the five languages with a bundled dump each, t2s for zh, and the lowered thresholds', () => {
+  it('names the five languages with a bundled dump each, t2s for zh, the lowered thresholds and the small budget', () => {
     expect(Object.keys(config.languages).sort()).toEqual([...LANGS].sort());
     for (const lang of LANGS) expect(config.languages[lang].dump).toBe(`samples/wiki/${lang}wiki-sample.xml`);
     expect(config.languages.zh.scriptConversion).toBe('t2s');
     expect(config.knowledge).toMatchObject({ minDocTokens: 200, maxDocTokens: 3000, minSegmentTokens: 150, maxSegmentTokens: 400 });
-    expect(config.agnostic.quotas).toEqual({ chat: 2, math: 2, code: 1 });
+    expect(config.agnostic.quotas).toEqual({ chat: 1, math: 1, code: 1 });
+    expect(config.agnostic.translateRetries).toBe(0);
+    expect(config.control.maxDrawFactor).toBe(2);
   });
 });
 
