@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type LogMetadata, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { Config, WorkerSecrets } from './config';
 import { stateDirOf, toolEnv } from './config';
@@ -45,6 +45,15 @@ export async function buildWorkflowBundle(): Promise<{ code: string }> {
 const quiet = () => {};
 const quietLogger = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: (m: string) => console.error(m), log: quiet };
 
+/** The SDK's console logger without the one warning our two-queue layout makes expected. */
+class RuntimeLogger extends DefaultLogger {
+  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    // The LLM-queue worker runs activities only, by design; the SDK warns about that at every start.
+    if (message.startsWith('No workflows registered')) return;
+    super.log(level, message, meta);
+  }
+}
+
 let runtimeInstalled = false;
 
 /** Quiet SDK logs unless verbose; the runtime can be installed once per process. */
@@ -52,7 +61,7 @@ function installRuntime(verbose: boolean): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger(verbose ? 'INFO' : 'WARN') });
+    Runtime.install({ logger: new RuntimeLogger(verbose ? 'INFO' : 'WARN') });
   } catch {
     // Already installed by an earlier worker in this process (tests); keep it.
   }
