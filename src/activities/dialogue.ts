@@ -117,7 +117,8 @@ export function createDialogueActivities(ctx: BuildContext) {
     const lang = config.languages[input.lang]!;
     const opts = config.dialogue;
     const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
-    const messages = await render(segment.text, await history(input, input.turn));
+    const past = await history(input, input.turn);
+    const messages = await render(segment.text, past);
     const maxTokens = role === 'q' ? opts.maxQuestionTokens : opts.maxAnswerTokens;
     const request = { messages, maxTokens, temperature: config.llm.temperature, topP: config.llm.topP, seed: config.seed };
     const fits = checkPromptFits({ promptTokens: countPromptTokens(request), maxCompletionTokens: maxTokens, contextWindow: config.llm.contextWindow });
@@ -128,7 +129,7 @@ export function createDialogueActivities(ctx: BuildContext) {
     const text = answer ? answer.text : cleanQuestion(normalised);
     const finishReason = answer ? (answer.cut ? 'stop' : result.finishReason) : questionFinishReason(result.finishReason, normalised, text);
     const verdict = checkCompletion(
-      { text, finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text), instructions: instructionText(messages) },
+      { text, finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0) },
       { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
     );
     const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };

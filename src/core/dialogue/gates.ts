@@ -16,6 +16,7 @@ export const DIALOGUE_DROP_REASONS = [
   'dialogue_content_filtered',
   'dialogue_empty',
   'dialogue_prompt_echo',
+  'dialogue_repeated_question',
   'dialogue_too_short',
   'dialogue_wrong_language',
 ] as const;
@@ -165,6 +166,8 @@ export interface CompletionCheckInput {
   tokens: number;
   /** The prompt's instructions (system prompt and principles, never the document or history), for the echo gate. */
   instructions?: string;
+  /** For a follow-up question: the questions of the earlier turns; asking one again is dropped. */
+  earlierQuestions?: string[];
 }
 
 /** Thresholds and the language identifier for `checkCompletion`. */
@@ -176,19 +179,29 @@ export interface CompletionCheckOptions {
   expectedLabel?: string;
 }
 
-/** Keeps an output, or drops it: truncated, filtered, empty, an echo of the instructions, too short, or not in the target language. */
+/**
+ * Keeps an output, or drops it: truncated, filtered, empty, an echo of the instructions, a question the dialogue
+ * already asked, too short, or not in the target language.
+ */
 export function checkCompletion(input: CompletionCheckInput, options: CompletionCheckOptions): Verdict {
   if (input.finishReason === 'length') return drop('dialogue_truncated');
   if (input.finishReason === 'content_filter') return drop('dialogue_content_filtered');
   const text = input.text.trim();
   if (text === '') return drop('dialogue_empty');
   if (input.instructions !== undefined && isPromptEcho(text, input.instructions)) return drop('dialogue_prompt_echo');
+  if (input.role === 'question' && input.earlierQuestions?.some((q) => sameQuestion(q, text))) return drop('dialogue_repeated_question');
   const tooShort =
     input.role === 'answer' ? input.tokens < options.minAnswerTokens : [...text].length < options.minQuestionChars;
   if (tooShort) return drop('dialogue_too_short');
   const expected = stripLabel(options.expectedLabel ?? input.lang);
   if (stripLabel(options.langId.detect(text).lang) !== expected) return drop('dialogue_wrong_language');
   return KEEP;
+}
+
+/** Two questions are the same when they differ only in case, spacing and punctuation. */
+function sameQuestion(a: string, b: string): boolean {
+  const key = (t: string) => (t.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? []).join(' ');
+  return key(a) === key(b);
 }
 
 /** Drops a prompt that cannot fit the context window together with the requested completion. */

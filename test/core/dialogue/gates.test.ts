@@ -75,6 +75,10 @@ describe('checkCompletion (real fastText lid.176)', () => {
     ['a real en answer, instructions given', () => answer('en', { instructions: INSTRUCTIONS.enAnswer }), KEEP],
     ['a real fr answer, instructions given', () => answer('fr', { instructions: INSTRUCTIONS.frAnswer }), KEEP],
     ['a real zh question, instructions given', () => question('zh', { instructions: INSTRUCTIONS.zhQuestion }), KEEP],
+    ['a follow-up that repeats an earlier question up to case and punctuation', () => question('en', { earlierQuestions: ['Something else?', `  ${QUESTIONS.en.toUpperCase().replace(/\?$/, ' ?')}`] }), { keep: false, reason: 'dialogue_repeated_question' }],
+    ['zh: a follow-up that repeats the first question', () => question('zh', { earlierQuestions: [QUESTIONS.zh] }), { keep: false, reason: 'dialogue_repeated_question' }],
+    ['a follow-up that differs from every earlier question', () => question('fr', { earlierQuestions: [QUESTIONS.es, 'Pourquoi ?'] }), KEEP],
+    ['an answer that repeats a question is not judged by that gate', () => answer('en', { earlierQuestions: [ANSWERS.en] }), KEEP],
   ];
   it.each(cases)('%s', (_name, input, verdict) => {
     expect(checkCompletion(input(), opts())).toEqual(verdict);
