@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { stringify } from 'yaml';
 import { Client, Connection } from '@temporalio/client';
+import { waitForBuild } from '../../src/client';
 import { mergeConfigInput, resolveConfig, type Config, type ConfigInput } from '../../src/config';
 import { createWorkers } from '../../src/worker';
 import { REPO_ROOT } from './shared-data';
@@ -63,6 +64,17 @@ export function spawnWorker(config: Config, dir: string, env: NodeJS.ProcessEnv 
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited };
+}
+
+/** Finishes a build on a fresh worker process (the test killed the one before), then stops that worker. */
+export async function finishOnNewWorker(client: Client, buildId: string, config: Config, dir: string): Promise<void> {
+  const worker = spawnWorker(config, dir);
+  try {
+    await waitForBuild(client, buildId);
+  } finally {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }
 }
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`). */

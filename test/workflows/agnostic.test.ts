@@ -23,7 +23,7 @@ import { createFsStorage } from '../../src/storage/fs-storage';
 import type { Storage } from '../../src/storage/storage';
 import type { BuildResult } from '../../src/workflows/build-dataset';
 import { fakeAnswer, startFakeOpenAi, type FakeChatRequest, type FakeOpenAi, type JudgeTrigger } from '../support/fake-openai';
-import { spawnWorker, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
+import { finishOnNewWorker, spawnWorker, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
 import { HAVE_SHARED_DATA, REPO_ROOT, SHARED_DATA_MISSING, sharedData } from '../support/shared-data';
 import { ensureShareGptV3 } from '../fixtures/agnostic/sharegpt-v3';
 
@@ -247,13 +247,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
       first.child.kill('SIGKILL');
       await first.exited;
       fake.setFaults({ latencyMs: undefined });
-      const second = spawnWorker(config, dir);
-      try {
-        await waitForBuild(client, buildId);
-      } finally {
-        second.child.kill('SIGTERM');
-        await second.exited;
-      }
+      await finishOnNewWorker(client, buildId, config, dir);
       const files = await agnosticFiles(storage, buildId, ['en', 'zh', 'ru']);
       expect(Object.keys(files).sort()).toEqual(Object.keys(baseline!.files).sort());
       for (const [name, text] of Object.entries(files)) expect(text, name).toBe(baseline!.files[name]);

@@ -17,7 +17,7 @@ import { workerLogFile } from '../../src/logging';
 import { createWorkers } from '../../src/worker';
 import { startFakeOpenAi, type FakeLogEntry, type FakeOpenAi } from '../support/fake-openai';
 import { faultyStorage } from '../support/faulty-storage';
-import { spawnWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
+import { finishOnNewWorker, spawnWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
 import { REPO_ROOT } from '../support/shared-data';
 import { TINY_THRESHOLDS, tinyLanguages } from '../support/tiny-data';
 
@@ -228,13 +228,7 @@ describe('fault suite: byte-identical dataset, extra LLM requests ≤ requests i
         first.child.kill('SIGKILL');
         await first.exited;
         const inFlight = inFlightAt(killedAt);
-        const second = spawnWorker(run.config, run.dir);
-        try {
-          await waitForBuild(client, buildId);
-        } finally {
-          second.child.kill('SIGTERM');
-          await second.exited;
-        }
+        await finishOnNewWorker(client, buildId, run.config, run.dir);
         const extra = await expectSameDataset(run, buildId, `SIGKILL during ${moment.name} (${inFlight} in flight)`);
         expect(extra).toBeGreaterThanOrEqual(0);
         expect(extra).toBeLessThanOrEqual(inFlight);

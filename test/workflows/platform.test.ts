@@ -11,7 +11,7 @@ import { startBuild, waitForBuild } from '../../src/client';
 import { freePort, startDevServer } from '../../src/devtools/temporal';
 import { createFsStorage } from '../../src/storage/fs-storage';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
-import { spawnWorker, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
+import { finishOnNewWorker, spawnWorker, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
 import { TINY_THRESHOLDS, tinyLanguages } from '../support/tiny-data';
 import { mergeConfigInput, type ConfigInput } from '../../src/config';
 
@@ -123,13 +123,7 @@ describe('probe build on the dev server', () => {
       first.child.kill('SIGKILL');
       await first.exited;
       fake.setFaults({ latencyMs: 200 });
-      const second = spawnWorker(config, dir);
-      try {
-        await waitForBuild(client, buildId);
-      } finally {
-        second.child.kill('SIGTERM');
-        await second.exited;
-      }
+      await finishOnNewWorker(client, buildId, config, dir);
       expect(await datasetLines(dir, buildId)).toEqual({ 'en_chat_specific.jsonl': 1, 'zh_chat_specific.jsonl': 1 });
     } finally {
       first.child.kill('SIGKILL');
