@@ -12,6 +12,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: [...integration, '**/node_modules/**'],
           testTimeout: 60_000,
+          // Loading a GGUF model (test/llm/local-backend.test.ts) took over the default 10 s on a loaded 2-core CI run.
+          hookTimeout: 120_000,
         },
       },
       {
