@@ -4,7 +4,7 @@
  * without calling the LLM again.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { checkCompletion, checkPromptFits, cleanAnswer, cleanQuestion, normaliseOutput, questionFinishReason } from '../core/dialogue/gates';
+import { checkCompletion, checkPromptFits, cleanOutput, normaliseOutput } from '../core/dialogue/gates';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { QuestionKind } from '../core/dialogue/plan';
 import { instructionText, renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
@@ -125,11 +125,10 @@ export function createDialogueActivities(ctx: BuildContext) {
     if (!fits.keep) return store(key, { ok: false, reason: fits.reason, kind: input.kind, calls: 0, promptTokens: 0, completionTokens: 0 });
     const result = await callGateway(ctx.gateway, request);
     const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
-    const answer = role === 'a' ? cleanAnswer(normalised, packOf(input.lang).labels) : undefined;
-    const text = answer ? answer.text : cleanQuestion(normalised);
-    const finishReason = answer ? (answer.cut ? 'stop' : result.finishReason) : questionFinishReason(result.finishReason, normalised, text);
+    const kind = role === 'q' ? 'question' : 'answer';
+    const { text, finishReason } = cleanOutput(kind, normalised, result.finishReason, packOf(input.lang).labels);
     const verdict = checkCompletion(
-      { text, finishReason, lang: input.lang, role: role === 'q' ? 'question' : 'answer', tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0) },
+      { text, finishReason, lang: input.lang, role: kind, tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0) },
       { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
     );
     const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };

@@ -102,6 +102,24 @@ export function cleanAnswer(raw: string, labels: { user: string; assistant: stri
   return { text: raw.slice(0, turn.index).trim(), cut: true };
 }
 
+/**
+ * Cleans a question (cleanQuestion) or an answer (cleanAnswer) and gives the finish reason it is judged by: what
+ * the cleaner cut off a length-limited output was the ramble, so the kept text counts as stopped.
+ */
+export function cleanOutput(
+  role: 'question' | 'answer',
+  normalised: string,
+  finishReason: FinishReason,
+  labels: { user: string; assistant: string },
+): { text: string; finishReason: FinishReason } {
+  if (role === 'answer') {
+    const answer = cleanAnswer(normalised, labels);
+    return { text: answer.text, finishReason: answer.cut ? 'stop' : finishReason };
+  }
+  const text = cleanQuestion(normalised);
+  return { text, finishReason: questionFinishReason(finishReason, normalised, text) };
+}
+
 function stripWrapperTags(text: string): string {
   const open = OPEN_TAG.exec(text);
   if (open) {

@@ -3,6 +3,7 @@ import {
   checkCompletion,
   checkPromptFits,
   cleanAnswer,
+  cleanOutput,
   cleanQuestion,
   DIALOGUE_DROP_REASONS,
   normaliseOutput,
@@ -230,5 +231,15 @@ describe('cleanAnswer', () => {
   ];
   it.each(cases)('%s', (_name, raw, labels, text, cut) => {
     expect(cleanAnswer(raw, labels)).toEqual({ text, cut });
+  });
+});
+
+describe('cleanOutput', () => {
+  const labels = { user: 'User', assistant: 'Assistant' };
+  it('judges a question by questionFinishReason and an answer cut at a fake turn as stopped', () => {
+    expect(cleanOutput('question', 'Why did it grow? Because the', 'length', labels)).toEqual({ text: 'Why did it grow?', finishReason: 'stop' });
+    expect(cleanOutput('question', 'Why did it', 'length', labels)).toEqual({ text: 'Why did it', finishReason: 'length' });
+    expect(cleanOutput('answer', 'It grew.\nUser: and then', 'length', labels)).toEqual({ text: 'It grew.', finishReason: 'stop' });
+    expect(cleanOutput('answer', 'It grew because', 'length', labels)).toEqual({ text: 'It grew because', finishReason: 'length' });
   });
 });
