@@ -21,11 +21,11 @@ import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
 import { buildConfigKey } from '../src/activities/build-context';
-import type { TurnOutcome } from '../src/activities/dialogue';
+import type { DialogueOutcome } from '../src/activities/dialogue';
 import { startBuild, waitForBuild } from '../src/client';
 import { mergeConfigInput, resolveConfig, toolEnv, type Config, type ConfigInput } from '../src/config';
 import { permutation } from '../src/core/agnostic/sample';
-import { planNextTurn, type QuestionKind } from '../src/core/dialogue/plan';
+import { planFollowUps, type QuestionKind } from '../src/core/dialogue/plan';
 import { ensureTemporalBinary, freePort, startDevServer } from '../src/devtools/temporal';
 import { createBackend } from '../src/llm/backend';
 import { createResponseCache } from '../src/llm/cache';
@@ -226,30 +226,16 @@ async function plainLoop(opts: { fake: FakeOpenAi; config: Config; segmentsKey: 
   const sampler = cpuSampler({ 'bench (loop + fake LLM)': process.pid });
   let next = 0, kept = 0, inFlight = 0;
   // Same admission as the quota stage: never more dialogues in flight than could still be needed.
-  // A fresh activity context per call, as on a worker (its cancellation signal collects the call's listeners).
+  // A fresh activity context per dialogue, as on a worker (its cancellation signal collects the calls' listeners).
   const env = { run: <A, R>(fn: (a: A) => Promise<R>, a: A) => new MockActivityEnvironment({ heartbeatTimeoutMs: 10_000 }).run(fn, a) as Promise<R> };
   const lane = async () => {
     while (kept + inFlight < DIALOGUES && next < opts.segments) {
       const segmentIndex = order(next++);
       inFlight++;
-      const base = { buildId, lang: 'en', segmentsKey: opts.segmentsKey, segmentIndex };
-      const kinds: QuestionKind[] = [];
-      let ok = true;
-      for (let turn = 0; ; turn++) {
-        const next = turn === 0 ? 'initial' : planNextTurn({ seed: config.seed, segmentId: `en:${segmentIndex}`, completedTurns: turn, options: config.dialogue });
-        if (next === 'end') break;
-        const kind: QuestionKind = next;
-        const q: TurnOutcome = await env.run(acts.askQuestion, { ...base, turn, kind });
-        const a: TurnOutcome = q.ok ? await env.run(acts.giveAnswer, { ...base, turn, kind }) : q;
-        if (!a.ok) {
-          ok = turn > 0;
-          break;
-        }
-        kinds.push(kind);
-      }
-      if (ok) await env.run(acts.saveDialogue, { ...base, kinds });
+      const plan: QuestionKind[] = ['initial', ...planFollowUps(config.seed, `en:${segmentIndex}`, config.dialogue)];
+      const r: DialogueOutcome = await env.run(acts.writeDialogue, { buildId, lang: 'en', segmentsKey: opts.segmentsKey, segmentIndex, plan });
       inFlight--;
-      if (ok) kept++;
+      if (r.kept) kept++;
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));

@@ -102,6 +102,9 @@ export async function createWorkers(opts: WorkerOptions): Promise<{ run(): Promi
     // calls inside the worker, where they age towards their start-to-close timeout instead of waiting on the server.
     maxConcurrentActivityTaskExecutions: config.llm.baseUrl ? config.llm.concurrency : Math.min(config.llm.concurrency, config.llm.local.parallelSequences),
     maxTaskQueueActivitiesPerSecond: config.llm.ratePerSecond,
+    // A dialogue hears of a pause (an activity cancellation) only with a heartbeat's answer: at most every
+    // 5 s rather than the default 0.8 × heartbeat timeout (24 s), so a pause stops dialogues within seconds.
+    maxHeartbeatThrottleInterval: '5s',
   });
   logger.info({ workTaskQueue: config.temporal.workTaskQueue, llmTaskQueue: config.temporal.llmTaskQueue, address: config.temporal.address, model: backend.model }, 'worker started');
   opts.log?.(`worker polling ${config.temporal.workTaskQueue} and ${config.temporal.llmTaskQueue} on ${config.temporal.address} (LLM: ${backend.model})`);

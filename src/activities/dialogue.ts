@@ -1,9 +1,11 @@
 /**
- * Language-specific dialogue activities (paper §2.1.2): each question and each answer is one LLM call and one
- * activity. A turn's outcome is stored under a deterministic key, so a rerun or a resumed build returns it
- * without calling the LLM again.
+ * Language-specific dialogue activities (paper §2.1.2). A whole dialogue is one activity (`writeDialogue`): its
+ * questions and answers are LLM calls made in turn, and each outcome is stored under a deterministic key before
+ * the next call, so a retried attempt, a rerun or a resumed build finds the finished turns and pays only for the
+ * call that was in flight. One activity per call cost the server and the worker about four times the
+ * orchestration per dialogue (bench/multi-worker.ts, docs/capacity.md).
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { checkCompletion, checkPromptFits, cleanOutput, normaliseOutput } from '../core/dialogue/gates';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { QuestionKind } from '../core/dialogue/plan';
@@ -40,6 +42,28 @@ export interface SaveDialogueInput {
   segmentsKey: string;
   segmentIndex: number;
   kinds: QuestionKind[];
+}
+
+/** One dialogue: its segment and its seeded plan (the kinds of turns 1..n if every turn passes its gates). */
+export interface DialogueInput {
+  buildId: string;
+  lang: string;
+  segmentsKey: string;
+  segmentIndex: number;
+  plan: QuestionKind[];
+}
+
+/** A dialogue's outcome: kept, or the reason its first turn failed; a later failure ends it early but keeps it. */
+export interface DialogueOutcome {
+  kept: boolean;
+  reason?: string;
+  /** Why a kept dialogue stopped before its planned end. */
+  endedEarly?: string;
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** 429s the calls met (drives adaptive concurrency; not stored). */
+  rateLimited?: number;
 }
 
 /** What the workflow needs: pass or fail, and what it cost. */
@@ -108,7 +132,12 @@ export function createDialogueActivities(ctx: BuildContext) {
   }
 
   /** Runs one generation: prompt fit gate, cached LLM call, normalisation, output gates; stores the outcome. */
-  async function generate(input: TurnInput, role: 'q' | 'a', render: (background: string, past: string[]) => Promise<ChatMessage[]>): Promise<TurnOutcome> {
+  async function generate(
+    input: TurnInput,
+    role: 'q' | 'a',
+    render: (background: string, past: string[]) => Promise<ChatMessage[]>,
+    finishOnCancel: boolean,
+  ): Promise<TurnOutcome> {
     const key = turnKey(input, role);
     // Idempotency: a stored outcome is returned as is (its original cost too, so stage totals do not depend on crashes).
     const done = await getJson<StoredTurn>(ctx.storage, key);
@@ -123,7 +152,7 @@ export function createDialogueActivities(ctx: BuildContext) {
     const request = { messages, maxTokens, temperature: config.llm.temperature, topP: config.llm.topP, seed: config.seed };
     const fits = checkPromptFits({ promptTokens: countPromptTokens(request), maxCompletionTokens: maxTokens, contextWindow: config.llm.contextWindow });
     if (!fits.keep) return store(key, { ok: false, reason: fits.reason, kind: input.kind, calls: 0, promptTokens: 0, completionTokens: 0 });
-    const result = await callGateway(ctx.gateway, request);
+    const result = await callGateway(ctx.gateway, request, { finishOnCancel });
     const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
     const kind = role === 'q' ? 'question' : 'answer';
     const { text, finishReason } = cleanOutput(kind, normalised, result.finishReason, packOf(input.lang).labels);
@@ -179,27 +208,70 @@ export function createDialogueActivities(ctx: BuildContext) {
     return { ok: turn.ok, reason: turn.reason, calls: turn.calls, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens };
   }
 
+  /** Generates the question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
+  async function askQuestion(input: TurnInput, finishOnCancel = false): Promise<TurnOutcome> {
+    return generate(input, 'q', async (background, past) => renderQuestionMessages(packOf(input.lang), { background, history: past, kind: input.kind }), finishOnCancel);
+  }
+
+  /** Generates the answer of `turn` (Figure 6 initial, follow-up otherwise); on the last turn, saves the dialogue. */
+  async function giveAnswer(input: TurnInput, finishOnCancel = false): Promise<TurnOutcome> {
+    const question = await getJson<StoredTurn>(ctx.storage, turnKey(input, 'q'));
+    if (!question?.ok || question.text === undefined) throw missing(`question of turn ${input.turn} of segment ${input.segmentIndex}`);
+    const out = await generate(input, 'a', async (background, past) =>
+      renderAnswerMessages(packOf(input.lang), { background, history: past, question: question.text!, kind: input.turn === 0 ? 'initial' : 'followup' }),
+      finishOnCancel,
+    );
+    // Also on a retried attempt that found the answer already stored: the record may not have been written.
+    if (out.ok && input.finalKinds) await saveDialogue({ ...input, kinds: input.finalKinds });
+    return out;
+  }
+
   return {
-    /** Generates the question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
-    async askQuestion(input: TurnInput): Promise<TurnOutcome> {
-      return generate(input, 'q', async (background, past) => renderQuestionMessages(packOf(input.lang), { background, history: past, kind: input.kind }));
+    /**
+     * Paper §2.1.2: the initial question and answer, then the planned follow-ups, until the plan ends or a gate
+     * drops an output. A failed first turn drops the dialogue; a later one ends it at the last good turn.
+     */
+    async writeDialogue(input: DialogueInput): Promise<DialogueOutcome> {
+      const cancel = Context.current().cancellationSignal;
+      // A cancellation (a pause, a cancelled build, a worker shutting down) stops the dialogue between calls:
+      // the call in flight finishes and is stored, so the next attempt starts after it.
+      const stopIfCancelled = () => {
+        if (cancel.aborted) throw new CancelledFailure(`dialogue of segment ${input.segmentIndex} stopped between calls`);
+      };
+      const out: DialogueOutcome = { kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
+      const kinds: QuestionKind[] = [];
+      for (const [turn, kind] of input.plan.entries()) {
+        const base: TurnInput = { ...input, turn, kind };
+        stopIfCancelled();
+        const question = await askQuestion(base, true);
+        if (question.ok) stopIfCancelled();
+        const answer = question.ok ? await giveAnswer(base, true) : undefined;
+        for (const r of [question, answer]) if (r) addCost(out, r);
+        const failed = !question.ok ? question : !answer!.ok ? answer! : undefined;
+        if (failed) {
+          if (turn === 0) return { ...out, reason: failed.reason };
+          out.endedEarly = failed.reason;
+          break;
+        }
+        kinds.push(kind);
+      }
+      await saveDialogue({ ...input, kinds });
+      return { ...out, kept: true };
     },
 
-    /** Generates the answer of `turn` (Figure 6 initial, follow-up otherwise); on the last turn, saves the dialogue. */
-    async giveAnswer(input: TurnInput): Promise<TurnOutcome> {
-      const question = await getJson<StoredTurn>(ctx.storage, turnKey(input, 'q'));
-      if (!question?.ok || question.text === undefined) throw missing(`question of turn ${input.turn} of segment ${input.segmentIndex}`);
-      const out = await generate(input, 'a', async (background, past) =>
-        renderAnswerMessages(packOf(input.lang), { background, history: past, question: question.text!, kind: input.turn === 0 ? 'initial' : 'followup' }),
-      );
-      // Also on a retried attempt that found the answer already stored: the record may not have been written.
-      if (out.ok && input.finalKinds) await saveDialogue({ ...input, kinds: input.finalKinds });
-      return out;
-    },
-
-    /** Writes the finished dialogue (the completed turns) as one record; idempotent. */
+    // One call each, for histories that ran a dialogue as separate activities (before `writeDialogue`).
+    askQuestion: (input: TurnInput) => askQuestion(input),
+    giveAnswer: (input: TurnInput) => giveAnswer(input),
     saveDialogue,
   };
+}
+
+/** Adds a call's cost; 429s are the attempt's count (each call reports the same), so the larger one is kept. */
+function addCost(out: DialogueOutcome, r: TurnOutcome): void {
+  out.calls += r.calls;
+  out.promptTokens += r.promptTokens;
+  out.completionTokens += r.completionTokens;
+  if (r.rateLimited) out.rateLimited = Math.max(out.rateLimited ?? 0, r.rateLimited);
 }
 
 /** A turn the workflow only asks for after storing it: its absence is a bug no retry fixes. */

@@ -40,16 +40,22 @@ function rateLimitedBefore(info: { attempt: number; heartbeatDetails: unknown })
 
 /**
  * Runs one gateway call with heartbeats and cancellation, mapping failures to Temporal's retry rules.
+ * With `finishOnCancel` a cancellation lets the call finish instead of aborting it.
  * `rateLimited` counts the 429s earlier attempts met (carried in heartbeat details), so the workflow can adapt its concurrency.
  */
-export async function callGateway(gateway: Gateway, request: ChatRequest): Promise<ChatResult & { cached: boolean; rateLimited: number }> {
+export async function callGateway(
+  gateway: Gateway,
+  request: ChatRequest,
+  opts: { finishOnCancel?: boolean } = {},
+): Promise<ChatResult & { cached: boolean; rateLimited: number }> {
   const ctx = Context.current();
   const prior = rateLimitedBefore(ctx.info);
   // Heartbeat while the call is in flight, so cancellation reaches it and a dead worker is noticed early.
   const every = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
   const timer = setInterval(() => ctx.heartbeat({ rateLimited: prior } satisfies CallHeartbeat), every);
   try {
-    return { ...(await gateway.chat(request, ctx.cancellationSignal)), rateLimited: prior };
+    // finishOnCancel: the caller stores the answer and stops after it; aborting would pay for the call and lose it.
+    return { ...(await gateway.chat(request, opts.finishOnCancel ? undefined : ctx.cancellationSignal)), rateLimited: prior };
   } catch (err) {
     if (err instanceof LlmRateLimitError) ctx.heartbeat({ rateLimited: prior + 1 } satisfies CallHeartbeat);
     throw toFailure(err);

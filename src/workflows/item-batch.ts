@@ -1,14 +1,15 @@
 /**
- * One batch of draw positions of an LLM stage: each item's LLM calls are separate activities (a crash
- * repeats at most the calls in flight), items run concurrently up to a bound, and the batch's kept items
- * are recorded in storage under the batch's first position, so assembly can list them in draw order.
+ * One batch of draw positions of an LLM stage: a dialogue is one activity (its turns stored as they finish),
+ * a judgement or a translated field one activity per call, so a crash repeats at most the calls in flight;
+ * items run concurrently up to a bound, and the batch's kept items are recorded in storage under the batch's
+ * first position, so assembly can list them in draw order.
  */
-import { condition, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
-import { planNextTurn, type QuestionKind } from '../core/dialogue/plan';
+import { planFollowUps, planNextTurn, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
 import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, type ControlSettings } from './control';
-import { llmActivities, workActivities } from './proxies';
+import { dialogueActivities, llmActivities, workActivities } from './proxies';
 
 /** The LLM stages that run under the exact-quota fan-out. */
 export type ItemStage = 'chat_specific' | 'judge' | 'chat_agnostic' | 'math' | 'code';
@@ -81,6 +82,10 @@ class LlmGate {
   aimd: number;
   aimdMin: number;
   inFlight = 0;
+  /** Scopes of running multi-call activities (dialogues), cancelled on pause so they stop between calls. */
+  private readonly pausable = new Set<CancellationScope>();
+  /** Those of them a pause cancelled (a cancellation from above is not this gate's to absorb). */
+  private readonly pausedByGate = new Set<CancellationScope>();
   rateLimited = 0;
   promptTokens = 0;
   completionTokens = 0;
@@ -118,27 +123,55 @@ class LlmGate {
     return Math.min(this.ceiling(), aimdSlots(this.aimd));
   }
 
-  /** Runs one LLM activity once admitted, and feeds its 429 count to the AIMD state. */
-  async run<T extends CallCounts>(call: () => Promise<T>): Promise<T> {
-    const admitted = () => !this.control.paused && this.inFlight < this.slots();
-    // Several waiters wake in one activation: each re-checks after the ones before it took their slot.
-    while (!admitted()) await condition(admitted);
-    this.inFlight += 1;
-    try {
-      const r = await call();
-      if (r.promptTokens + r.completionTokens > 0) {
-        this.promptTokens += r.promptTokens;
-        this.completionTokens += r.completionTokens;
-        this.reportSpend(false);
-      }
-      const limited = r.rateLimited ?? 0;
-      this.rateLimited += limited;
-      this.aimd = aimdNext(this.aimd, limited, this.ceiling(), this.config.control.aimd);
-      this.aimdMin = Math.min(this.aimdMin, this.aimd);
-      return r;
-    } finally {
-      this.inFlight -= 1;
+  /** Takes newer live settings; a pause reaches running dialogues too, which stop before their next call. */
+  setControl(c: ControlSettings): void {
+    this.control = newerControl(this.control, c);
+    if (!this.control.paused) return;
+    for (const scope of this.pausable) {
+      this.pausedByGate.add(scope);
+      scope.cancel();
     }
+  }
+
+  /**
+   * Runs one LLM activity once admitted, and feeds its 429 count to the AIMD state. A `pausable` activity
+   * (several calls in turn) is cancelled by a pause and started again once admitted; it has stored the calls
+   * it finished, so the new attempt goes on where the old one stopped.
+   */
+  async run<T extends CallCounts>(call: () => Promise<T>, opts: { pausable?: boolean } = {}): Promise<T> {
+    const admitted = () => !this.control.paused && this.inFlight < this.slots();
+    for (;;) {
+      // Several waiters wake in one activation: each re-checks after the ones before it took their slot.
+      while (!admitted()) await condition(admitted);
+      const scope = new CancellationScope();
+      if (opts.pausable) this.pausable.add(scope);
+      this.inFlight += 1;
+      try {
+        const r = await scope.run(call);
+        this.record(r);
+        return r;
+      } catch (err) {
+        // Cancelled by a pause (not by the batch's own cancellation): wait for the unpause and go on.
+        if (isCancellation(err) && this.pausedByGate.has(scope) && !CancellationScope.current().consideredCancelled) continue;
+        throw err;
+      } finally {
+        this.inFlight -= 1;
+        this.pausable.delete(scope);
+        this.pausedByGate.delete(scope);
+      }
+    }
+  }
+
+  private record(r: CallCounts): void {
+    if (r.promptTokens + r.completionTokens > 0) {
+      this.promptTokens += r.promptTokens;
+      this.completionTokens += r.completionTokens;
+      this.reportSpend(false);
+    }
+    const limited = r.rateLimited ?? 0;
+    this.rateLimited += limited;
+    this.aimd = aimdNext(this.aimd, limited, this.ceiling(), this.config.control.aimd);
+    this.aimdMin = Math.min(this.aimdMin, this.aimd);
   }
 }
 
@@ -165,7 +198,7 @@ export async function itemBatchWorkflow(input: BatchInput): Promise<BatchResult>
   const positions = Array.from({ length: to - from }, (_, k) => from + k);
   const gate = new LlmGate(config, input);
   setHandler(controlSignal, (c) => {
-    gate.control = newerControl(gate.control, c);
+    gate.setControl(c);
   });
   const outcomes = await mapConcurrent(positions, itemConcurrency(config), (p) => processItem(input, gate, order(p)));
   gate.reportSpend(true);
@@ -190,8 +223,20 @@ function processItem(input: BatchInput, gate: LlmGate, sourceIndex: number): Pro
   }
 }
 
-/** Paper §2.1.2: initial question and answer, then in-depth or expansive follow-ups until the plan ends. */
+/**
+ * Paper §2.1.2: initial question and answer, then in-depth or expansive follow-ups until the seeded plan ends;
+ * the dialogue activity runs the turns and holds one of the gate's slots throughout (one call at a time).
+ */
 async function runDialogue(input: BatchInput, gate: LlmGate, segmentIndex: number): Promise<ItemOutcome> {
+  if (!patched('dialogue-activity')) return runDialogueByCalls(input, gate, segmentIndex);
+  const { buildId, lang, config, source } = input;
+  const plan: QuestionKind[] = ['initial', ...planFollowUps(config.seed, `${lang}:${segmentIndex}`, config.dialogue)];
+  const r = await gate.run(() => dialogueActivities(config).writeDialogue({ buildId, lang, segmentsKey: source.manifestKey, segmentIndex, plan }), { pausable: true });
+  return { sourceIndex: segmentIndex, kept: r.kept, reason: r.reason, endedEarly: r.endedEarly, calls: r.calls, promptTokens: r.promptTokens, completionTokens: r.completionTokens };
+}
+
+/** Histories started before `writeDialogue` replay here: one activity per question and per answer. */
+async function runDialogueByCalls(input: BatchInput, gate: LlmGate, segmentIndex: number): Promise<ItemOutcome> {
   const { buildId, lang, config, source } = input;
   const llm = llmActivities(config);
   const base = { buildId, lang, segmentsKey: source.manifestKey, segmentIndex };

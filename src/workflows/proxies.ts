@@ -28,6 +28,22 @@ export function llmActivities(config: Config) {
   });
 }
 
+/**
+ * A whole dialogue on the LLM task queue: its calls run in turn, so an attempt may take one LLM attempt per
+ * planned call; heartbeats during each call notice a dead worker long before that. A cancelled dialogue
+ * finishes and stores the call in flight before it stops, and the workflow waits for that (the default
+ * WAIT_CANCELLATION_COMPLETED), so a restarted attempt never runs the same call beside it.
+ */
+export function dialogueActivities(config: Config) {
+  return proxyActivities<Activities>({
+    taskQueue: config.temporal.llmTaskQueue,
+    startToCloseTimeout: config.retry.llmStartToCloseMs * 2 * config.dialogue.maxTurns,
+    scheduleToCloseTimeout: config.retry.llmScheduleToCloseMs,
+    heartbeatTimeout: config.retry.heartbeatTimeoutMs,
+    retry: retryOf(config),
+  });
+}
+
 /** CPU and storage work: long start-to-close for big shards, heartbeats for progress and resume. */
 export function workActivities(config: Config) {
   return proxyActivities<Activities>({

@@ -130,10 +130,11 @@ describe('live control of a running build', () => {
     await fake.stop();
   });
 
-  it('pause: no LLM call starts until unpause; the build then completes identically', async () => {
+  it('pause: running dialogues stop between calls, no LLM call starts until unpause; the build then completes identically', async () => {
     fake.reset();
-    fake.setFaults({ latencyMs: [150, 400] });
-    const { dir, config } = controlConfig('control-pause');
+    // Calls long enough that the pause (an activity cancellation, heard with a heartbeat) finds dialogues mid-way.
+    fake.setFaults({ latencyMs: [800, 1200] });
+    const { dir, config } = controlConfig('control-pause', { retry: { heartbeatTimeoutMs: 1_000 } });
     const worker = await startWorker(config);
     try {
       const client = await testClient(config);
