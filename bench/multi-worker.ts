@@ -1,8 +1,8 @@
 /**
  * Bench: the cost of orchestration. Language-specific dialogues on a local Temporal dev server with the fake
  * OpenAI server at a fixed latency, on 1, 2 and 4 worker processes sharing one LLM concurrency, against the
- * ideal (concurrency ÷ latency) and against a plain single-process async loop doing the same per-call work
- * (render, gateway with its cache, gates, store) through the same activity functions, without Temporal.
+ * ideal (concurrency ÷ latency) and against a plain single-process async loop doing the same work per dialogue
+ * (per call: render, gateway with its cache, gates, store) through the same activity function, without Temporal.
  * Then a latency sweep finds where the dev server saturates, with the CPU of each process over the window.
  * It also measures what the capacity model (docs/capacity.md) needs: history events, payload bytes and
  * activities per dialogue, from the histories of a finished build.

@@ -76,7 +76,11 @@ const llmSchema = z.object({
   timeoutMs: z.number().int().positive().default(120_000),
   /** LLM activities one worker runs at once. */
   concurrency: z.number().int().positive().default(16),
-  /** Fleet-wide LLM calls per second (the LLM task queue's rate limit; same on every worker). */
+  /**
+   * Fleet-wide LLM activity starts per second (the LLM task queue's rate limit; same on every worker). A judgement
+   * or a translated field is one call; a dialogue is one activity of 2 calls per turn, so in chat_specific the
+   * call rate is this times the calls per dialogue (6.3 at the default plan, 3.14 turns): size it with docs/capacity.md.
+   */
   ratePerSecond: z.number().positive().optional(),
   /** USD per million tokens, for the cost estimate and the budget. */
   pricing: z.object({ inputPerMTok: z.number().nonnegative().default(0.5), outputPerMTok: z.number().nonnegative().default(1.5) }).default({ inputPerMTok: 0.5, outputPerMTok: 1.5 }),
