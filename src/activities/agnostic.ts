@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages, type FilterPack, type JudgeVerdict } from '../core/agnostic/judge';
 import { mask } from '../core/agnostic/mask';
 import { prefilter } from '../core/agnostic/prefilter';
@@ -48,6 +48,21 @@ export interface CallOutcome {
 export interface JudgeOutcome extends CallOutcome {
   outcome: 'keep' | 'drop' | 'unparsable';
   reason?: string;
+}
+
+/** What the workflow learns of one translated item: kept, or the reason of the field that failed every attempt. */
+export interface ItemTranslationOutcome extends CallOutcome {
+  kept: boolean;
+  reason?: string;
+}
+
+/** One item to translate (its texts are read from the source shard). */
+export interface TranslateItemInput {
+  buildId: string;
+  lang: string;
+  stage: string;
+  sourceKey: string;
+  sourceIndex: number;
 }
 
 /** What the workflow learns of one translated text. */
@@ -152,6 +167,88 @@ export function createAgnosticActivities(ctx: BuildContext) {
   const filterPackOf = () => (filterPack ??= loadPack('en', 'filter', parseFilterPack));
   const translatePacks = new Map<string, TranslatePack>();
   const translatePackOf = (lang: string) => translatePacks.get(lang) ?? translatePacks.set(lang, loadPack(lang, 'translate', parseTranslatePack)).get(lang)!;
+
+  /**
+   * Figure 10 translation of one text with code, LaTeX, URLs and citations masked; checked before it is kept.
+   * A text with no prose outside its protected spans is copied without a call; one whose prompt and expected
+   * translation cannot fit the context window is a counted drop (`translate_too_long`), not a failed build.
+   */
+  async function translateField(input: TranslateItemInput & { field: number; attempt: number }, finishOnCancel = false): Promise<FieldOutcome> {
+    const key = `${itemDir(input.buildId, input.lang, input.stage, input.sourceIndex)}/field-${input.field}-${input.attempt}.json`;
+    const done = await getJson<StoredField>(ctx.storage, key);
+    if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
+    const config = await ctx.configOf(input.buildId);
+    const entry = config.languages[input.lang]!;
+    const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
+    const source = item.turns[input.field]!;
+    const { masked, slots } = mask(source);
+    const store = async (stored: StoredField, spentCalls: number): Promise<FieldOutcome> => {
+      await putJson(ctx.storage, key, stored);
+      return { ok: stored.ok, reason: stored.reason, calls: spentCalls, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
+    };
+    if (!/\p{L}/u.test(masked.replace(PLACEHOLDERS, ''))) return store({ ok: true, text: source, calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
+    const messages = renderTranslateMessages(translatePackOf(input.lang), masked, { subset: item.subset });
+    const promptTokens = countPromptTokens({ messages } as ChatRequest);
+    const sourceTokens = countTokens(masked);
+    const room = config.llm.contextWindow - promptTokens;
+    if (room < sourceTokens) return store({ ok: false, reason: 'translate_too_long', calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
+    const result = await callGateway(ctx.gateway, {
+      messages,
+      // Sized by the text, not by config.llm.maxTokens (a dialogue answer's cap), and never past the window.
+      maxTokens: Math.min(room, Math.max(MIN_TRANSLATION_TOKENS, sourceTokens * TRANSLATION_GROWTH)),
+      temperature: input.attempt === 0 ? 0 : config.llm.temperature,
+      topP: config.llm.topP,
+      seed: retrySeed(config.seed, 'translate', input.attempt),
+    }, { finishOnCancel });
+    const spent = { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
+    const verdict = checkTranslation(
+      { text: result.content, finishReason: result.finishReason, slots },
+      { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(translatePackOf(input.lang), item.subset) },
+    );
+    let stored: StoredField;
+    if (!verdict.keep) stored = { ok: false, reason: verdict.reason, ...spent };
+    else {
+      const restored = restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion });
+      stored = restored.ok ? { ok: true, text: restored.text, ...spent } : { ok: false, reason: restored.reason, ...spent };
+    }
+    const out = await store(stored, result.cached ? 0 : 1);
+    return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;
+  }
+
+  /** Joins the translated texts of an item into one record (the first passing attempt of each field, the cost of all attempts). */
+  async function saveTranslation(input: TranslateItemInput & { fields: number }): Promise<void> {
+    const dir = itemDir(input.buildId, input.lang, input.stage, input.sourceIndex);
+    if (await ctx.storage.exists(`${dir}/translation.json`)) return;
+    const config = await ctx.configOf(input.buildId);
+    const item = await ctx.item<FilteredItem>(input.sourceKey, input.sourceIndex);
+    const translatePack = translatePackOf(input.lang).version;
+    const record: StoredTranslation = {
+      sourceId: item.sourceId,
+      turns: [],
+      ...(item.verdict ? { verdict: item.verdict } : {}),
+      model: ctx.gateway.model,
+      packVersion: item.subset === 'chat' ? `${filterPackOf().version}+${translatePack}` : translatePack,
+      promptTokens: 0,
+      completionTokens: 0,
+      calls: 0,
+    };
+    for (let f = 0; f < input.fields; f++) {
+      for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
+        const s = await getJson<StoredField>(ctx.storage, `${dir}/field-${f}-${attempt}.json`);
+        if (!s) break;
+        record.promptTokens += s.promptTokens;
+        record.completionTokens += s.completionTokens;
+        record.calls += s.calls;
+        if (s.ok) {
+          record.turns.push(s.text!);
+          break;
+        }
+      }
+    }
+    if (record.turns.length !== input.fields) throw new Error(`item ${input.sourceIndex} has ${record.turns.length} of ${input.fields} translated texts`);
+    await ctx.storage.putIfAbsent(`${dir}/translation.json`, JSON.stringify(record));
+  }
+
 
   return {
     /** Streams the configured English files of a subset into item shards, skipping malformed and pre-filtered records. */
@@ -276,86 +373,40 @@ export function createAgnosticActivities(ctx: BuildContext) {
       return { fields: (await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex)).turns.length };
     },
 
+
     /**
-     * Figure 10 translation of one text with code, LaTeX, URLs and citations masked; checked before it is kept.
-     * A text with no prose outside its protected spans is copied without a call; one whose prompt and expected
-     * translation cannot fit the context window is a counted drop (`translate_too_long`), not a failed build.
+     * Paper §2.2.2: translates every text of one item in turn, each failed check retried up to
+     * agnostic.translateRetries times, and saves the item. Each attempt is stored as it finishes, so a retried
+     * activity, a rerun or a resumed build pays only for the call that was in flight. A cancellation (a pause,
+     * a cancelled build, a worker shutting down) stops it between calls; the call in flight is finished and kept.
      */
-    async translateField(input: { buildId: string; lang: string; stage: string; sourceKey: string; sourceIndex: number; field: number; attempt: number }): Promise<FieldOutcome> {
-      const key = `${itemDir(input.buildId, input.lang, input.stage, input.sourceIndex)}/field-${input.field}-${input.attempt}.json`;
-      const done = await getJson<StoredField>(ctx.storage, key);
-      if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
+    async translateItem(input: TranslateItemInput): Promise<ItemTranslationOutcome> {
       const config = await ctx.configOf(input.buildId);
-      const entry = config.languages[input.lang]!;
-      const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
-      const source = item.turns[input.field]!;
-      const { masked, slots } = mask(source);
-      const store = async (stored: StoredField, spentCalls: number): Promise<FieldOutcome> => {
-        await putJson(ctx.storage, key, stored);
-        return { ok: stored.ok, reason: stored.reason, calls: spentCalls, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
-      };
-      if (!/\p{L}/u.test(masked.replace(PLACEHOLDERS, ''))) return store({ ok: true, text: source, calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
-      const messages = renderTranslateMessages(translatePackOf(input.lang), masked, { subset: item.subset });
-      const promptTokens = countPromptTokens({ messages } as ChatRequest);
-      const sourceTokens = countTokens(masked);
-      const room = config.llm.contextWindow - promptTokens;
-      if (room < sourceTokens) return store({ ok: false, reason: 'translate_too_long', calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
-      const result = await callGateway(ctx.gateway, {
-        messages,
-        // Sized by the text, not by config.llm.maxTokens (a dialogue answer's cap), and never past the window.
-        maxTokens: Math.min(room, Math.max(MIN_TRANSLATION_TOKENS, sourceTokens * TRANSLATION_GROWTH)),
-        temperature: input.attempt === 0 ? 0 : config.llm.temperature,
-        topP: config.llm.topP,
-        seed: retrySeed(config.seed, 'translate', input.attempt),
-      });
-      const spent = { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
-      const verdict = checkTranslation(
-        { text: result.content, finishReason: result.finishReason, slots },
-        { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(translatePackOf(input.lang), item.subset) },
-      );
-      let stored: StoredField;
-      if (!verdict.keep) stored = { ok: false, reason: verdict.reason, ...spent };
-      else {
-        const restored = restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion });
-        stored = restored.ok ? { ok: true, text: restored.text, ...spent } : { ok: false, reason: restored.reason, ...spent };
+      const cancel = Context.current().cancellationSignal;
+      const fields = (await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex)).turns.length;
+      const out: ItemTranslationOutcome = { kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
+      for (let field = 0; field < fields; field++) {
+        let reason: string | undefined;
+        for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
+          if (cancel.aborted) throw new CancelledFailure(`translation of item ${input.sourceIndex} stopped between calls`);
+          const r = await translateField({ ...input, field, attempt }, true);
+          out.calls += r.calls;
+          out.promptTokens += r.promptTokens;
+          out.completionTokens += r.completionTokens;
+          // Every call of one attempt reports the 429s of the attempts before it: the count, not a sum.
+          if (r.rateLimited) out.rateLimited = Math.max(out.rateLimited ?? 0, r.rateLimited);
+          reason = r.ok ? undefined : r.reason;
+          if (r.ok) break;
+        }
+        if (reason) return { ...out, reason };
       }
-      const out = await store(stored, result.cached ? 0 : 1);
-      return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;
+      await saveTranslation({ ...input, fields });
+      return { ...out, kept: true };
     },
 
-    /** Joins the translated texts of an item into one record (the first passing attempt of each field, the cost of all attempts). */
-    async saveTranslation(input: { buildId: string; lang: string; stage: string; sourceKey: string; sourceIndex: number; fields: number }): Promise<void> {
-      const dir = itemDir(input.buildId, input.lang, input.stage, input.sourceIndex);
-      if (await ctx.storage.exists(`${dir}/translation.json`)) return;
-      const config = await ctx.configOf(input.buildId);
-      const item = await ctx.item<FilteredItem>(input.sourceKey, input.sourceIndex);
-      const translatePack = translatePackOf(input.lang).version;
-      const record: StoredTranslation = {
-        sourceId: item.sourceId,
-        turns: [],
-        ...(item.verdict ? { verdict: item.verdict } : {}),
-        model: ctx.gateway.model,
-        packVersion: item.subset === 'chat' ? `${filterPackOf().version}+${translatePack}` : translatePack,
-        promptTokens: 0,
-        completionTokens: 0,
-        calls: 0,
-      };
-      for (let f = 0; f < input.fields; f++) {
-        for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
-          const s = await getJson<StoredField>(ctx.storage, `${dir}/field-${f}-${attempt}.json`);
-          if (!s) break;
-          record.promptTokens += s.promptTokens;
-          record.completionTokens += s.completionTokens;
-          record.calls += s.calls;
-          if (s.ok) {
-            record.turns.push(s.text!);
-            break;
-          }
-        }
-      }
-      if (record.turns.length !== input.fields) throw new Error(`item ${input.sourceIndex} has ${record.turns.length} of ${input.fields} translated texts`);
-      await ctx.storage.putIfAbsent(`${dir}/translation.json`, JSON.stringify(record));
-    },
+    // One call or step each, for histories that translated an item as separate activities (before translateItem).
+    translateField: (input: TranslateItemInput & { field: number; attempt: number }) => translateField(input),
+    saveTranslation,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * One batch of draw positions of an LLM stage: a dialogue is one activity (its turns stored as they finish),
- * a judgement or a translated field one activity per call, so a crash repeats at most the calls in flight;
+ * One batch of draw positions of an LLM stage: a dialogue or a translated item is one activity (its calls stored
+ * as they finish), a judgement one activity per call, so a crash repeats at most the calls in flight;
  * items run concurrently up to a bound, and the batch's kept items are recorded in storage under the batch's
  * first position, so assembly can list them in draw order.
  */
@@ -9,7 +9,7 @@ import type { Config } from '../config';
 import { planFollowUps, planNextTurn, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
 import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, type ControlSettings } from './control';
-import { dialogueActivities, llmActivities, workActivities } from './proxies';
+import { llmActivities, llmItemActivities, workActivities } from './proxies';
 
 /** The LLM stages that run under the exact-quota fan-out. */
 export type ItemStage = 'chat_specific' | 'judge' | 'chat_agnostic' | 'math' | 'code';
@@ -231,7 +231,7 @@ async function runDialogue(input: BatchInput, gate: LlmGate, segmentIndex: numbe
   if (!patched('dialogue-activity')) return runDialogueByCalls(input, gate, segmentIndex);
   const { buildId, lang, config, source } = input;
   const plan: QuestionKind[] = ['initial', ...planFollowUps(config.seed, `${lang}:${segmentIndex}`, config.dialogue)];
-  const r = await gate.run(() => dialogueActivities(config).writeDialogue({ buildId, lang, segmentsKey: source.manifestKey, segmentIndex, plan }), { pausable: true });
+  const r = await gate.run(() => llmItemActivities(config).writeDialogue({ buildId, lang, segmentsKey: source.manifestKey, segmentIndex, plan }), { pausable: true });
   return { sourceIndex: segmentIndex, kept: r.kept, reason: r.reason, endedEarly: r.endedEarly, calls: r.calls, promptTokens: r.promptTokens, completionTokens: r.completionTokens };
 }
 
@@ -287,8 +287,16 @@ async function runJudge(input: BatchInput, gate: LlmGate, sourceIndex: number): 
   return { ...out, reason: 'agnostic_unjudged' };
 }
 
-/** Paper §2.2.2: translate every text of the item (turn by turn); a failed check is retried once, then dropped. */
+/** Paper §2.2.2: translate every text of the item (turn by turn); a failed check is retried, then the item dropped. */
 async function runTranslation(input: BatchInput, gate: LlmGate, sourceIndex: number): Promise<ItemOutcome> {
+  if (!patched('translation-activity')) return runTranslationByCalls(input, gate, sourceIndex);
+  const { buildId, lang, stage, config, source } = input;
+  const r = await gate.run(() => llmItemActivities(config).translateItem({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex }), { pausable: true });
+  return { sourceIndex, kept: r.kept, reason: r.reason, calls: r.calls, promptTokens: r.promptTokens, completionTokens: r.completionTokens };
+}
+
+/** Histories started before `translateItem` replay here: one activity per attempt at a text. */
+async function runTranslationByCalls(input: BatchInput, gate: LlmGate, sourceIndex: number): Promise<ItemOutcome> {
   const { buildId, lang, stage, config, source } = input;
   const llm = llmActivities(config);
   const work = workActivities(config);

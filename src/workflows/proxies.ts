@@ -29,15 +29,17 @@ export function llmActivities(config: Config) {
 }
 
 /**
- * A whole dialogue on the LLM task queue: its calls run in turn, so an attempt may take one LLM attempt per
- * planned call; heartbeats during each call notice a dead worker long before that. A cancelled dialogue
- * finishes and stores the call in flight before it stops, and the workflow waits for that (the default
- * WAIT_CANCELLATION_COMPLETED), so a restarted attempt never runs the same call beside it.
+ * An item whose LLM calls run in turn inside one activity (a dialogue, a translated item), on the LLM task queue.
+ * Liveness comes from the heartbeats sent during each call (a dead worker is noticed within the heartbeat
+ * timeout) and from each call's HTTP timeout, not from start-to-close: the number of calls is not known here,
+ * so one attempt may use the whole schedule-to-close. A cancelled item finishes and stores the call in flight
+ * before it stops, and the workflow waits for that (the default WAIT_CANCELLATION_COMPLETED), so a restarted
+ * attempt never runs the same call beside it.
  */
-export function dialogueActivities(config: Config) {
+export function llmItemActivities(config: Config) {
   return proxyActivities<Activities>({
     taskQueue: config.temporal.llmTaskQueue,
-    startToCloseTimeout: config.retry.llmStartToCloseMs * 2 * config.dialogue.maxTurns,
+    startToCloseTimeout: config.retry.llmScheduleToCloseMs,
     scheduleToCloseTimeout: config.retry.llmScheduleToCloseMs,
     heartbeatTimeout: config.retry.heartbeatTimeoutMs,
     retry: retryOf(config),
