@@ -76,7 +76,7 @@ export interface QuotaStageProgress {
   rateLimited: number;
 }
 
-/** Positions one batch child processes at most (bounds each child's history: ~10 events per LLM call). */
+/** Positions one batch child processes at most (bounds each child's history: about 6 events per item, 5.7 per dialogue measured). */
 const BATCH_SIZE = 50;
 
 /** Live counters of a stage, for the UI and `ultralink status`. */

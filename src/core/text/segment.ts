@@ -9,13 +9,13 @@
  *   whenever the merged segment stays within max; otherwise it is kept as a short segment (never dropped).
  * - Token counts are exact cl100k_base counts of each segment's own text.
  *
- * Speed: no sentence segmenter runs over the document. One regex pass finds sentence ends, one token pass
- * gives each end's token position, the cuts are chosen from those, and only the chosen slices are counted
- * again for exact figures (memoised piece counts make that second pass cheap).
+ * Speed: no sentence segmenter runs over the document. One regex pass finds sentence ends; the piece index
+ * the length filter left (or one token pass) gives each end's token position; the cuts are chosen from those;
+ * each chosen slice's exact count comes from the same index, re-splitting only the few pieces at its edges.
  */
 import type { Doc, Segment } from '../records';
 import { stableHash } from '../random';
-import { countTokens, tokenPrefix } from './tokens';
+import { countRange, countTokens, pieceIndex, tokenPrefix, type PieceIndex } from './tokens';
 
 /** Options of {@link segmentDocument}. */
 export interface SegmentOptions {
@@ -70,17 +70,26 @@ export function segmentDocument(doc: Doc, opts: SegmentOptions = {}): Segment[] 
   const total = doc.tokens ?? countTokens(text);
   if (total <= max) return text.length === 0 ? [] : [makeSegment(doc, 0, text, total)];
 
+  const index = pieceIndex(text);
   const bounds = [0, ...sentenceBoundaries(text), text.length];
-  const tokAt = tokenPrefix(text, bounds).slice(0, bounds.length);
+  const tokAt = tokenPrefix(text, bounds, index).slice(0, bounds.length);
   tokAt[bounds.length - 1] = total;
   const cuts = chooseCuts(tokAt, min, Math.max(min, max - CUT_MARGIN));
 
   let pieces = cuts.slice(0, -1).map((c, k) => {
-    const slice = text.slice(bounds[c], bounds[cuts[k + 1]]);
-    return { text: slice, tokens: countTokens(slice) };
+    const start = bounds[c];
+    const end = bounds[cuts[k + 1]];
+    return { start, end, tokens: countRange(index, start, end) };
   });
-  pieces = mergeShort(pieces, min, max);
-  return pieces.map((p, index) => makeSegment(doc, index, p.text, p.tokens));
+  pieces = mergeShort(pieces, min, max, index);
+  return pieces.map((p, i) => makeSegment(doc, i, text.slice(p.start, p.end), p.tokens));
+}
+
+/** A run of whole sentences: `text.slice(start, end)` and its exact count. */
+interface Span {
+  start: number;
+  end: number;
+  tokens: number;
 }
 
 /**
@@ -113,7 +122,7 @@ function chooseCuts(tokAt: number[], min: number, max: number): number[] {
 }
 
 /** Merges every piece shorter than min into a neighbour (previous first) when the result stays within max. */
-function mergeShort(pieces: Array<{ text: string; tokens: number }>, min: number, max: number) {
+function mergeShort(pieces: Span[], min: number, max: number, index: PieceIndex): Span[] {
   const out = [...pieces];
   for (let k = 0; k < out.length && out.length > 1; ) {
     if (out[k].tokens >= min) {
@@ -121,7 +130,7 @@ function mergeShort(pieces: Array<{ text: string; tokens: number }>, min: number
       continue;
     }
     const merged =
-      tryMerge(out, k - 1, max) ?? tryMerge(out, k, max);
+      tryMerge(out, k - 1, max, index) ?? tryMerge(out, k, max, index);
     if (merged === undefined) k++;
     else k = Math.max(0, merged - 1);
   }
@@ -129,13 +138,14 @@ function mergeShort(pieces: Array<{ text: string; tokens: number }>, min: number
 }
 
 /** Merges pieces i and i+1 in place if the exact count stays within max; returns i, or undefined. */
-function tryMerge(pieces: Array<{ text: string; tokens: number }>, i: number, max: number): number | undefined {
+function tryMerge(pieces: Span[], i: number, max: number, index: PieceIndex): number | undefined {
   if (i < 0 || i + 1 >= pieces.length) return undefined;
-  const text = pieces[i].text + pieces[i + 1].text;
   if (pieces[i].tokens + pieces[i + 1].tokens > max + 2) return undefined;
-  const tokens = countTokens(text);
+  const start = pieces[i].start;
+  const end = pieces[i + 1].end;
+  const tokens = countRange(index, start, end);
   if (tokens > max) return undefined;
-  pieces.splice(i, 2, { text, tokens });
+  pieces.splice(i, 2, { start, end, tokens });
   return i;
 }
 
