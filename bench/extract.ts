@@ -35,6 +35,8 @@ const PLAIN = path.join(__dirname, 'extract-plain.ts');
 const VENV = path.join(ROOT, '.ultralink', 'cache', 'venv');
 const PYTHON = path.join(VENV, 'bin', 'python');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+/** Old-space cap of the RSS check's capped run: above the pipeline's live set, below what V8 grows to uncapped. */
+const HEAP_CAP_MB = 160;
 
 interface Timed { wall: number; cpu: number; rssMb: number; stdout: string }
 
@@ -261,6 +263,10 @@ async function main(): Promise<void> {
     const smallRun = timed(TSX, [PLAIN, small, 'en']);
     const largeRun = timed(TSX, [PLAIN, bigFile, 'en']);
     console.log(`peak RSS of the plain pipeline: ${f(statSync(small).size / 1e6)} MB XML → ${f(smallRun.rssMb, 0)} MB; ${f(Buffer.byteLength(big) / 1e6, 1)} MB XML → ${f(largeRun.rssMb, 0)} MB (${f((100 * (largeRun.rssMb - smallRun.rssMb)) / smallRun.rssMb, 0)}%)`);
+    // V8 lets its old space grow lazily while garbage accumulates, so uncapped RSS rises with run length even when
+    // the live set does not. The same run under a heap cap shows the live set: if it were growing, it would fail.
+    const capped = timed(TSX, [PLAIN, bigFile, 'en'], { env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_CAP_MB}` } });
+    console.log(`  under --max-old-space-size=${HEAP_CAP_MB}: ${f(Buffer.byteLength(big) / 1e6, 1)} MB XML → ${f(capped.rssMb, 0)} MB (${f((100 * (capped.rssMb - smallRun.rssMb)) / smallRun.rssMb, 0)}% over the 1 MB run), CPU ${f(capped.cpu)} s vs ${f(largeRun.cpu)} s uncapped`);
 
     // Language id on a capped prefix vs the whole text: same verdicts on every shared dump?
     await langIdAgreement();
