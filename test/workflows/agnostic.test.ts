@@ -8,7 +8,7 @@
 import { mkdirSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBuild, waitForBuild } from '../../src/client';
+import { pauseBuild, startBuild, unpauseBuild, waitForBuild } from '../../src/client';
 import type { ConfigInput } from '../../src/config';
 import { JUDGE_CRITERIA, parseFilterPack, renderJudgeMessages, type JudgeVerdict } from '../../src/core/agnostic/judge';
 import { mask } from '../../src/core/agnostic/mask';
@@ -29,6 +29,8 @@ import { ensureShareGptV3 } from '../fixtures/agnostic/sharegpt-v3';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'agnostic');
 const SUBSETS = ['chat_agnostic', 'math', 'code'] as const;
+/** A request this close to the SIGKILL counts as in flight at it (sent but not arrived, or answered but not stored). */
+const IN_FLIGHT_SLACK_MS = 100;
 const ALL_FALSE = JSON.stringify(Object.fromEntries(JUDGE_CRITERIA.map((k) => [k, false])));
 /** Words absent from the filter pack's own text, so only conversations that contain them trigger the criterion. */
 const TRIGGERS: JudgeTrigger[] = [
@@ -243,9 +245,14 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
         120_000,
         'translations in flight',
       );
-      inFlightAtKill = fake.log.filter((e) => e.path.endsWith('/chat/completions') && e.endedAt === undefined).length;
+      const killedAt = Date.now();
       first.child.kill('SIGKILL');
       await first.exited;
+      // In flight at the kill: sent before it (a request still in transit arrives just after) and not answered
+      // long enough before it to have been stored. A dialogue or translation starts its next call at once.
+      inFlightAtKill = fake.log.filter(
+        (e) => e.path.endsWith('/chat/completions') && e.startedAt <= killedAt + IN_FLIGHT_SLACK_MS && (e.endedAt === undefined || e.endedAt >= killedAt - IN_FLIGHT_SLACK_MS),
+      ).length;
       fake.setFaults({ latencyMs: undefined });
       await finishOnNewWorker(client, buildId, config, dir);
       const files = await agnosticFiles(storage, buildId, ['en', 'zh', 'ru']);
@@ -261,7 +268,58 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
       fake.reset();
     }
   });
+
+  it('a pause stops translations between calls: no call starts until unpause, and none is paid twice', async () => {
+    expect(baseline, 'the undisturbed build above must run first').toBeDefined();
+    fake.reset();
+    fake.setFaults({ judgeTrue: TRIGGERS, latencyMs: 1_500 });
+    const dir = testDir('agnostic-pause');
+    // A short heartbeat timeout: a running item hears of the pause (an activity cancellation) with a heartbeat.
+    const config = testConfig(dir, fake.url, { ...sharedConfig(), retry: { heartbeatTimeoutMs: 1_000 } });
+    const storage = createFsStorage(path.join(dir, 'data'));
+    const worker = await startWorker(config);
+    try {
+      const client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      const filteredKey = `builds/${buildId}/sources/chat-filtered/manifest.json`;
+      let filteredAt = 0;
+      await waitUntil(
+        async () => {
+          if (filteredAt === 0 && (await storage.exists(filteredKey))) filteredAt = Date.now();
+          return filteredAt > 0 && fake.log.filter((e) => e.startedAt >= filteredAt && e.endedAt === undefined).length >= 3;
+        },
+        120_000,
+        'translations in flight',
+      );
+      await pauseBuild(client, buildId);
+      const quietFrom = await drained();
+      await new Promise((r) => setTimeout(r, 2_000));
+      const unpausedAt = Date.now();
+      expect(fake.log.filter((e) => e.path.endsWith('/chat/completions') && e.startedAt > quietFrom && e.startedAt < unpausedAt)).toEqual([]);
+      fake.setFaults({ judgeTrue: TRIGGERS, latencyMs: undefined });
+      await unpauseBuild(client, buildId);
+      await waitForBuild(client, buildId);
+      expect(fake.log.some((e) => e.startedAt >= unpausedAt)).toBe(true);
+      const files = await agnosticFiles(storage, buildId, ['en', 'zh', 'ru']);
+      for (const [name, text] of Object.entries(files)) expect(text, name).toBe(baseline!.files[name]);
+      expect(chatRequests()).toBe(baseline!.calls);
+    } finally {
+      await worker.stop();
+      fake.reset();
+    }
+  });
 });
+
+/** Waits until no LLM call is open and none started for `quietMs`; returns when the last one ended. */
+async function drained(quietMs = 600): Promise<number> {
+  const calls = () => fake.log.filter((e) => e.path.endsWith('/chat/completions'));
+  for (;;) {
+    await waitUntil(() => calls().every((e) => e.endedAt !== undefined), 60_000, 'in-flight LLM calls to finish');
+    const since = Math.max(0, ...calls().map((e) => e.endedAt!));
+    await new Promise((r) => setTimeout(r, quietMs));
+    if (calls().every((e) => e.startedAt <= since)) return since;
+  }
+}
 
 describe('agnostic faults through the real path', () => {
   it('retries an unparsable verdict once then drops it as unjudged, restores protected spans byte for byte, drops a lost placeholder after one retry', async () => {
