@@ -1,0 +1,36 @@
+/**
+ * Workflow code must replay the histories of builds that were running when it shipped: a Temporal worker
+ * replays a workflow's history on every cache miss, and a command the old history did not record is a
+ * nondeterminism error that stalls the build. Each folder under test/fixtures/histories holds every workflow
+ * history of a small build recorded at that commit (test/fixtures/histories/record.ts).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { temporal } from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
+import { REPO_ROOT } from '../support/shared-data';
+
+const ROOT = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
+/** Commit → what its histories exercise that later code changed. */
+const RECORDINGS: Record<string, string> = {
+  '9a0c3f7': 'one activity per question, answer and translated text (before writeDialogue and translateItem)',
+};
+
+describe.each(Object.entries(RECORDINGS))('histories recorded at %s', (commit, what) => {
+  const files = readdirSync(path.join(ROOT, commit)).filter((f) => f.endsWith('.history.pb')).sort();
+
+  it(`covers the dialogue and translation batches (${what})`, () => {
+    const activities = files.flatMap((f) => readHistory(path.join(ROOT, commit, f)).events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []));
+    expect(activities).toEqual(expect.arrayContaining(['askQuestion', 'giveAnswer', 'translateField', 'saveTranslation']));
+  });
+
+  it.each(files)('%s replays on the current workflow code', async (file) => {
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') } }, readHistory(path.join(ROOT, commit, file)), `replay-${commit}-${file}`);
+  });
+});
+
+/** A recorded history (binary protobuf, as record.ts writes it). */
+function readHistory(file: string): temporal.api.history.v1.History {
+  return temporal.api.history.v1.History.decode(readFileSync(file));
+}
