@@ -5,6 +5,7 @@
  * first position, so assembly can list them in draw order.
  */
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { DialogueOutcome } from '../activities/dialogue';
 import type { Config } from '../config';
 import { planFollowUps, planNextTurn, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
@@ -53,16 +54,8 @@ export interface BatchResult {
   aimdMin?: number;
 }
 
-/** The outcome of one item. */
-interface ItemOutcome {
-  sourceIndex: number;
-  kept: boolean;
-  reason?: string;
-  endedEarly?: string;
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-}
+/** The outcome of one item: a dialogue's has every field an item can have (a judgement or translation never ends early). */
+type ItemOutcome = Omit<DialogueOutcome, 'rateLimited'> & { sourceIndex: number };
 
 /** LLM outcome counts as activities return them. */
 interface CallCounts {
@@ -232,7 +225,7 @@ async function runDialogue(input: BatchInput, gate: LlmGate, segmentIndex: numbe
   const { buildId, lang, config, source } = input;
   const plan: QuestionKind[] = ['initial', ...planFollowUps(config.seed, `${lang}:${segmentIndex}`, config.dialogue)];
   const r = await gate.run(() => llmItemActivities(config).writeDialogue({ buildId, lang, segmentsKey: source.manifestKey, segmentIndex, plan }), { pausable: true });
-  return { sourceIndex: segmentIndex, kept: r.kept, reason: r.reason, endedEarly: r.endedEarly, calls: r.calls, promptTokens: r.promptTokens, completionTokens: r.completionTokens };
+  return { sourceIndex: segmentIndex, ...r };
 }
 
 /** Histories started before `writeDialogue` replay here: one activity per question and per answer. */
@@ -292,7 +285,7 @@ async function runTranslation(input: BatchInput, gate: LlmGate, sourceIndex: num
   if (!patched('translation-activity')) return runTranslationByCalls(input, gate, sourceIndex);
   const { buildId, lang, stage, config, source } = input;
   const r = await gate.run(() => llmItemActivities(config).translateItem({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex }), { pausable: true });
-  return { sourceIndex, kept: r.kept, reason: r.reason, calls: r.calls, promptTokens: r.promptTokens, completionTokens: r.completionTokens };
+  return { sourceIndex, ...r };
 }
 
 /** Histories started before `translateItem` replay here: one activity per attempt at a text. */

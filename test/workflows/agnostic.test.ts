@@ -235,16 +235,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
     try {
       const client = await testClient(config);
       const { buildId } = await startBuild(client, config);
-      const filteredKey = `builds/${buildId}/sources/chat-filtered/manifest.json`;
-      let filteredAt = 0;
-      await waitUntil(
-        async () => {
-          if (filteredAt === 0 && (await storage.exists(filteredKey))) filteredAt = Date.now();
-          return filteredAt > 0 && fake.log.filter((e) => e.startedAt >= filteredAt && e.endedAt === undefined).length >= 3;
-        },
-        120_000,
-        'translations in flight',
-      );
+      await translationsInFlight(storage, buildId);
       const killedAt = Date.now();
       first.child.kill('SIGKILL');
       await first.exited;
@@ -281,16 +272,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
     try {
       const client = await testClient(config);
       const { buildId } = await startBuild(client, config);
-      const filteredKey = `builds/${buildId}/sources/chat-filtered/manifest.json`;
-      let filteredAt = 0;
-      await waitUntil(
-        async () => {
-          if (filteredAt === 0 && (await storage.exists(filteredKey))) filteredAt = Date.now();
-          return filteredAt > 0 && fake.log.filter((e) => e.startedAt >= filteredAt && e.endedAt === undefined).length >= 3;
-        },
-        120_000,
-        'translations in flight',
-      );
+      await translationsInFlight(storage, buildId);
       await pauseBuild(client, buildId);
       const quietFrom = await drained();
       await new Promise((r) => setTimeout(r, 2_000));
@@ -309,6 +291,20 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
     }
   });
 });
+
+/** Waits until the culture filter is done and at least three translation calls are open at once. */
+async function translationsInFlight(storage: Storage, buildId: string): Promise<void> {
+  const filteredKey = `builds/${buildId}/sources/chat-filtered/manifest.json`;
+  let filteredAt = 0;
+  await waitUntil(
+    async () => {
+      if (filteredAt === 0 && (await storage.exists(filteredKey))) filteredAt = Date.now();
+      return filteredAt > 0 && fake.log.filter((e) => e.startedAt >= filteredAt && e.endedAt === undefined).length >= 3;
+    },
+    120_000,
+    'translations in flight',
+  );
+}
 
 /** Waits until no LLM call is open and none started for `quietMs`; returns when the last one ended. */
 async function drained(quietMs = 600): Promise<number> {
