@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { waitForBuild } from '../../src/client';
 import { mergeConfigInput, resolveConfig, type Config, type ConfigInput } from '../../src/config';
 import { createWorkers } from '../../src/worker';
+import type { FakeOpenAi } from './fake-openai';
 import { REPO_ROOT } from './shared-data';
 
 /** A fresh per-test directory under the run's scratch dir. */
@@ -83,5 +84,19 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, timeout
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Waits until no chat call of `fake` is open and none has started for `quietMs` (what a pause must reach);
+ * returns when the last call ended, so a test can assert that none starts after it.
+ */
+export async function llmDrained(fake: FakeOpenAi, quietMs = 600): Promise<number> {
+  const calls = () => fake.log.filter((e) => e.path.endsWith('/chat/completions'));
+  for (;;) {
+    await waitUntil(() => calls().every((e) => e.endedAt !== undefined), 60_000, 'in-flight LLM calls to finish');
+    const since = Math.max(0, ...calls().map((e) => e.endedAt!));
+    await new Promise((r) => setTimeout(r, quietMs));
+    if (calls().every((e) => e.startedAt <= since)) return since;
   }
 }

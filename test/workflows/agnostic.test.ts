@@ -23,7 +23,7 @@ import { createFsStorage } from '../../src/storage/fs-storage';
 import type { Storage } from '../../src/storage/storage';
 import type { BuildResult } from '../../src/workflows/build-dataset';
 import { fakeAnswer, startFakeOpenAi, type FakeChatRequest, type FakeOpenAi, type JudgeTrigger } from '../support/fake-openai';
-import { finishOnNewWorker, spawnWorker, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
+import { finishOnNewWorker, llmDrained, spawnWorker, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
 import { HAVE_SHARED_DATA, REPO_ROOT, SHARED_DATA_MISSING, sharedData } from '../support/shared-data';
 import { ensureShareGptV3 } from '../fixtures/agnostic/sharegpt-v3';
 
@@ -266,7 +266,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
     fake.setFaults({ judgeTrue: TRIGGERS, latencyMs: 1_500 });
     const dir = testDir('agnostic-pause');
     // A short heartbeat timeout: a running item hears of the pause (an activity cancellation) with a heartbeat.
-    const config = testConfig(dir, fake.url, { ...sharedConfig(), retry: { heartbeatTimeoutMs: 1_000 } });
+    const config = testConfig(dir, fake.url, { ...sharedConfig(), retry: { heartbeatTimeoutMs: 2_000 } });
     const storage = createFsStorage(path.join(dir, 'data'));
     const worker = await startWorker(config);
     try {
@@ -274,7 +274,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
       const { buildId } = await startBuild(client, config);
       await translationsInFlight(storage, buildId);
       await pauseBuild(client, buildId);
-      const quietFrom = await drained();
+      const quietFrom = await llmDrained(fake);
       await new Promise((r) => setTimeout(r, 2_000));
       const unpausedAt = Date.now();
       expect(fake.log.filter((e) => e.path.endsWith('/chat/completions') && e.startedAt > quietFrom && e.startedAt < unpausedAt)).toEqual([]);
@@ -306,16 +306,6 @@ async function translationsInFlight(storage: Storage, buildId: string): Promise<
   );
 }
 
-/** Waits until no LLM call is open and none started for `quietMs`; returns when the last one ended. */
-async function drained(quietMs = 600): Promise<number> {
-  const calls = () => fake.log.filter((e) => e.path.endsWith('/chat/completions'));
-  for (;;) {
-    await waitUntil(() => calls().every((e) => e.endedAt !== undefined), 60_000, 'in-flight LLM calls to finish');
-    const since = Math.max(0, ...calls().map((e) => e.endedAt!));
-    await new Promise((r) => setTimeout(r, quietMs));
-    if (calls().every((e) => e.startedAt <= since)) return since;
-  }
-}
 
 describe('agnostic faults through the real path', () => {
   it('retries an unparsable verdict once then drops it as unjudged, restores protected spans byte for byte, drops a lost placeholder after one retry', async () => {

@@ -13,7 +13,7 @@ import { createFsStorage } from '../../src/storage/fs-storage';
 import { aimdNext, BuildControl, newerControl } from '../../src/workflows/control';
 import type { QuotaStageProgress } from '../../src/workflows/quota-stage';
 import { startFakeOpenAi, type FakeLogEntry, type FakeOpenAi } from '../support/fake-openai';
-import { startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
+import { llmDrained, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
 import { TINY_THRESHOLDS, writeTinyDump } from '../support/tiny-data';
 
 const DIALOGUES = 4;
@@ -90,15 +90,6 @@ function maxOverlap(entries: FakeLogEntry[]): number {
   return max;
 }
 
-/** Waits until no request is open, then until it has stayed so for `quietMs`; returns when the quiet began. */
-async function drained(quietMs = 600): Promise<number> {
-  for (;;) {
-    await waitUntil(() => chatCalls().every((e) => e.endedAt !== undefined), 60_000, 'in-flight LLM calls to finish');
-    const since = Math.max(0, ...chatCalls().map((e) => e.endedAt!));
-    await new Promise((r) => setTimeout(r, quietMs));
-    if (chatCalls().every((e) => e.startedAt <= since)) return since;
-  }
-}
 
 async function stageProgress(client: Client, buildId: string): Promise<QuotaStageProgress> {
   return client.workflow.getHandle(stageWorkflowId(buildId, 'en', 'chat_specific')).query<QuotaStageProgress>('progress');
@@ -142,7 +133,7 @@ describe('live control of a running build', () => {
       await waitUntil(() => chatCalls().length >= 2, 90_000, 'LLM calls to start');
       await pauseBuild(client, buildId);
       await waitUntil(async () => (await stageProgress(client, buildId).catch(() => undefined))?.paused === true, 30_000, 'the stage to see the pause');
-      const quietFrom = await drained();
+      const quietFrom = await llmDrained(fake);
       const callsAtPause = chatCalls().length;
       await new Promise((r) => setTimeout(r, 2_500));
       const unpausedAt = Date.now();
@@ -170,7 +161,7 @@ describe('live control of a running build', () => {
       const client = await testClient(config);
       const { buildId } = await startBuild(client, config);
       await waitUntil(async () => (await buildControl(client, buildId).catch(() => undefined))?.state === 'budget_paused', 90_000, 'the budget pause');
-      const quietFrom = await drained();
+      const quietFrom = await llmDrained(fake);
       const control = await buildControl(client, buildId);
       expect(control).toMatchObject({ state: 'budget_paused', budgetPaused: true, userPaused: false, budgetUsd: 0.000_001 });
       expect(control.spentUsd).toBeGreaterThanOrEqual(0.000_001);
@@ -251,7 +242,7 @@ describe('live control of a running build', () => {
       const client = await testClient(config);
       const { buildId } = await startBuild(client, config);
       await waitUntil(async () => (await stageProgress(client, buildId).catch(() => undefined))?.review === true, 90_000, 'the review gate');
-      const quietFrom = await drained();
+      const quietFrom = await llmDrained(fake);
       const p = await stageProgress(client, buildId);
       expect(p).toMatchObject({ review: true, paused: true, kept: 2, inFlight: 0 });
       await new Promise((r) => setTimeout(r, 2_000));
