@@ -72,7 +72,7 @@ const llmSchema = z.object({
   topP: z.number().gt(0).max(1).default(1),
   maxTokens: z.number().int().positive().default(1024),
   contextWindow: z.number().int().positive().default(16_385),
-  /** HTTP timeout; must stay below the activity's start-to-close timeout. */
+  /** Per-call timeout: the HTTP request to an endpoint, or the embedded model's generation (queue wait included). */
   timeoutMs: z.number().int().positive().default(120_000),
   /** LLM activities one worker runs at once. */
   concurrency: z.number().int().positive().default(16),

@@ -14,5 +14,5 @@ export async function createBackend(config: Config, secrets: WorkerSecrets, mode
   // node-llama-cpp itself is imported lazily inside the local backend: only the embedded default pays for it.
   const model = await ensureLocalModel({ cacheDir: modelCacheDir, source: modelSourceFrom(llm.local) });
   // The recorded model name is the file's, not the OpenAI default in llm.model.
-  return createLocalBackend({ modelPath: model.path, contextSize: llm.local.contextSize, threads: llm.local.threads, parallelSequences: llm.local.parallelSequences });
+  return createLocalBackend({ modelPath: model.path, contextSize: llm.local.contextSize, threads: llm.local.threads, parallelSequences: llm.local.parallelSequences, timeoutMs: llm.timeoutMs });
 }

@@ -1,7 +1,7 @@
 /** The embedded LLM backend: a GGUF model run in-process by node-llama-cpp on the CPU, no server and no network. */
 import path from 'node:path';
 import type { ChatHistoryItem, Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { LlmBadRequestError, LlmError } from './errors';
+import { LlmBadRequestError, LlmConnectionError, LlmError } from './errors';
 import type { ChatRequest, ChatResult, FinishReason, LlmBackend } from './types';
 
 export interface LocalBackendOptions {
@@ -14,6 +14,11 @@ export interface LocalBackendOptions {
   parallelSequences: number;
   /** Name recorded in outputs; defaults to the file name without `.gguf`. */
   model?: string;
+  /**
+   * A call (queue wait included) that takes longer fails as retryable, like an HTTP timeout: a dialogue or a
+   * translated item is one long activity, so its start-to-close no longer bounds a single call.
+   */
+  timeoutMs?: number;
 }
 
 /** The local backend plus what it resolved at load time (for `doctor` and logs). */
@@ -151,7 +156,14 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
     const maxTokens = Math.max(1, Math.min(request.maxTokens, context.contextSize - promptTokens));
     const grammar = request.jsonSchema ? await grammarFor(request.jsonSchema.schema) : undefined;
 
-    const slot = await acquire(signal);
+    const deadline = opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs);
+    const abort = deadline && signal ? AbortSignal.any([signal, deadline]) : (deadline ?? signal);
+    let slot: Slot;
+    try {
+      slot = await acquire(abort);
+    } catch (error) {
+      throw deadline?.aborted && !signal?.aborted ? timedOut(opts.timeoutMs!) : error;
+    }
     const meterBefore = slot.chat.sequence.tokenMeter.getState();
     try {
       const response = await slot.chat.generateResponse(history, {
@@ -160,7 +172,7 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
         topP: request.topP,
         seed: request.seed,
         grammar,
-        signal,
+        signal: abort,
       });
       // The sequence's meter counts every sampled token, including ones the wrapper held back as a possible stop trigger.
       const completionTokens = slot.chat.sequence.tokenMeter.diff(meterBefore).usedOutputTokens;
@@ -176,6 +188,7 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
     } catch (error) {
       // Cancellation is not an LLM fault: rethrow the signal's reason (Temporal's CancelledFailure).
       if (signal?.aborted) throw signal.reason ?? error;
+      if (deadline?.aborted) throw timedOut(opts.timeoutMs!);
       if (error instanceof LlmError) throw error;
       throw new LlmError(`local model generation failed: ${(error as Error).message}`, { retryable: true, code: 'local_generation_failed', cause: error });
     } finally {
@@ -199,4 +212,9 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
       await llama.dispose();
     },
   };
+}
+
+/** The error of a local call that ran past its timeout: retryable, as a slow HTTP call is. */
+function timedOut(timeoutMs: number): LlmConnectionError {
+  return new LlmConnectionError(`local model call took longer than llm.timeoutMs (${timeoutMs} ms)`, { retryable: true, code: 'timeout' });
 }
