@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages, type FilterPack, type JudgeVerdict } from '../core/agnostic/judge';
 import { mask } from '../core/agnostic/mask';
 import { prefilter } from '../core/agnostic/prefilter';
@@ -20,7 +20,7 @@ import { buildPrefix, stageKey } from '../names';
 import { loadPack } from '../prompts/load';
 import { getJson, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
-import { callGateway } from './llm';
+import { addCallCost, callGateway, type CallOutcome } from './llm';
 
 /** A prepared item set: its shard manifest and item count. */
 export interface SourceSet {
@@ -33,15 +33,6 @@ export interface PreparedSource extends SourceSet {
   subset: AgnosticSubset;
   read: StepStats;
   prefilter: StepStats;
-}
-
-/** LLM spend of one activity execution (calls actually sent; a cache hit or stored outcome is 0 calls). */
-export interface CallOutcome {
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** 429s the call met before it succeeded (drives adaptive concurrency; not stored). */
-  rateLimited?: number;
 }
 
 /** What the workflow learns of one judge attempt: counts and the decision, never the text. */
@@ -173,7 +164,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
    * A text with no prose outside its protected spans is copied without a call; one whose prompt and expected
    * translation cannot fit the context window is a counted drop (`translate_too_long`), not a failed build.
    */
-  async function translateField(input: TranslateItemInput & { field: number; attempt: number }, finishOnCancel = false): Promise<FieldOutcome> {
+  async function translateField(input: TranslateItemInput & { field: number; attempt: number }): Promise<FieldOutcome> {
     const key = `${itemDir(input.buildId, input.lang, input.stage, input.sourceIndex)}/field-${input.field}-${input.attempt}.json`;
     const done = await getJson<StoredField>(ctx.storage, key);
     if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
@@ -199,7 +190,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
       temperature: input.attempt === 0 ? 0 : config.llm.temperature,
       topP: config.llm.topP,
       seed: retrySeed(config.seed, 'translate', input.attempt),
-    }, { finishOnCancel });
+    });
     const spent = { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
     const verdict = checkTranslation(
       { text: result.content, finishReason: result.finishReason, slots },
@@ -248,7 +239,6 @@ export function createAgnosticActivities(ctx: BuildContext) {
     if (record.turns.length !== input.fields) throw new Error(`item ${input.sourceIndex} has ${record.turns.length} of ${input.fields} translated texts`);
     await ctx.storage.putIfAbsent(`${dir}/translation.json`, JSON.stringify(record));
   }
-
 
   return {
     /** Streams the configured English files of a subset into item shards, skipping malformed and pre-filtered records. */
@@ -373,28 +363,21 @@ export function createAgnosticActivities(ctx: BuildContext) {
       return { fields: (await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex)).turns.length };
     },
 
-
     /**
      * Paper §2.2.2: translates every text of one item in turn, each failed check retried up to
      * agnostic.translateRetries times, and saves the item. Each attempt is stored as it finishes, so a retried
-     * activity, a rerun or a resumed build pays only for the call that was in flight. A cancellation (a pause,
-     * a cancelled build, a worker shutting down) stops it between calls; the call in flight is finished and kept.
+     * activity, a rerun or a resumed build pays only for the call that was in flight. A cancellation stops it
+     * between calls (callGateway).
      */
     async translateItem(input: TranslateItemInput): Promise<ItemTranslationOutcome> {
       const config = await ctx.configOf(input.buildId);
-      const cancel = Context.current().cancellationSignal;
       const fields = (await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex)).turns.length;
       const out: ItemTranslationOutcome = { kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
       for (let field = 0; field < fields; field++) {
         let reason: string | undefined;
         for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
-          if (cancel.aborted) throw new CancelledFailure(`translation of item ${input.sourceIndex} stopped between calls`);
-          const r = await translateField({ ...input, field, attempt }, true);
-          out.calls += r.calls;
-          out.promptTokens += r.promptTokens;
-          out.completionTokens += r.completionTokens;
-          // Every call of one attempt reports the 429s of the attempts before it: the count, not a sum.
-          if (r.rateLimited) out.rateLimited = Math.max(out.rateLimited ?? 0, r.rateLimited);
+          const r = await translateField({ ...input, field, attempt });
+          addCallCost(out, r);
           reason = r.ok ? undefined : r.reason;
           if (r.ok) break;
         }
@@ -405,7 +388,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
     },
 
     // One call or step each, for histories that translated an item as separate activities (before translateItem).
-    translateField: (input: TranslateItemInput & { field: number; attempt: number }) => translateField(input),
+    translateField,
     saveTranslation,
   };
 }

@@ -5,7 +5,7 @@
  * call that was in flight. One activity per call cost the server and the worker about four times the
  * orchestration per dialogue (bench/multi-worker.ts, docs/capacity.md).
  */
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { checkCompletion, checkPromptFits, cleanOutput, normaliseOutput } from '../core/dialogue/gates';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { QuestionKind } from '../core/dialogue/plan';
@@ -18,7 +18,7 @@ import { stageKey } from '../names';
 import { loadDialoguePack } from '../prompts/load';
 import { getJson, putJson } from '../storage/json';
 import type { BuildContext } from './build-context';
-import { callGateway } from './llm';
+import { addCallCost, callGateway, type CallOutcome } from './llm';
 
 export interface TurnInput {
   buildId: string;
@@ -54,27 +54,22 @@ export interface DialogueInput {
 }
 
 /** A dialogue's outcome: kept, or the reason its first turn failed; a later failure ends it early but keeps it. */
-export interface DialogueOutcome {
+export interface DialogueOutcome extends CallOutcome {
   kept: boolean;
   reason?: string;
   /** Why a kept dialogue stopped before its planned end. */
   endedEarly?: string;
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** 429s the calls met (drives adaptive concurrency; not stored). */
-  rateLimited?: number;
 }
 
 /** What the workflow needs: pass or fail, and what it cost. */
-export interface TurnOutcome {
+export interface TurnOutcome extends CallOutcome {
   ok: boolean;
   reason?: string;
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** 429s this call met before it succeeded (drives adaptive concurrency; not stored). */
-  rateLimited?: number;
+}
+
+/** A generated turn half as the worker sees it: the outcome and, when kept, the text. */
+interface GeneratedTurn extends TurnOutcome {
+  text?: string;
 }
 
 /** Characters of a dropped output kept in its turn file, so a drop can be inspected, not just counted. */
@@ -131,28 +126,31 @@ export function createDialogueActivities(ctx: BuildContext) {
     return out;
   }
 
-  /** Runs one generation: prompt fit gate, cached LLM call, normalisation, output gates; stores the outcome. */
+  /**
+   * Runs one generation: prompt fit gate, cached LLM call, normalisation, output gates; stores the outcome and
+   * returns it with the kept text. `past` is the dialogue so far when the caller holds it (else read from storage).
+   */
   async function generate(
     input: TurnInput,
     role: 'q' | 'a',
     render: (background: string, past: string[]) => Promise<ChatMessage[]>,
-    finishOnCancel: boolean,
-  ): Promise<TurnOutcome> {
+    known?: string[],
+  ): Promise<GeneratedTurn> {
     const key = turnKey(input, role);
     // Idempotency: a stored outcome is returned as is (its original cost too, so stage totals do not depend on crashes).
     const done = await getJson<StoredTurn>(ctx.storage, key);
-    if (done) return { ok: done.ok, reason: done.reason, calls: done.calls, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
+    if (done) return { ok: done.ok, reason: done.reason, text: done.ok ? done.text : undefined, calls: done.calls, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
     const config = await ctx.configOf(input.buildId);
     const lang = config.languages[input.lang]!;
     const opts = config.dialogue;
     const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
-    const past = await history(input, input.turn);
+    const past = known ?? (await history(input, input.turn));
     const messages = await render(segment.text, past);
     const maxTokens = role === 'q' ? opts.maxQuestionTokens : opts.maxAnswerTokens;
     const request = { messages, maxTokens, temperature: config.llm.temperature, topP: config.llm.topP, seed: config.seed };
     const fits = checkPromptFits({ promptTokens: countPromptTokens(request), maxCompletionTokens: maxTokens, contextWindow: config.llm.contextWindow });
     if (!fits.keep) return store(key, { ok: false, reason: fits.reason, kind: input.kind, calls: 0, promptTokens: 0, completionTokens: 0 });
-    const result = await callGateway(ctx.gateway, request, { finishOnCancel });
+    const result = await callGateway(ctx.gateway, request);
     const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
     const kind = role === 'q' ? 'question' : 'answer';
     const { text, finishReason } = cleanOutput(kind, normalised, result.finishReason, packOf(input.lang).labels);
@@ -167,7 +165,7 @@ export function createDialogueActivities(ctx: BuildContext) {
         ? { ok: true, text, kind: input.kind, finishReason: result.finishReason, ...spent }
         : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, rejected: result.content.slice(0, REJECTED_CHARS), ...spent },
     );
-    return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;
+    return { ...out, text: verdict.keep ? text : undefined, ...(result.rateLimited > 0 ? { rateLimited: result.rateLimited } : {}) };
   }
 
   /** Writes the finished dialogue (the completed turns) as one record; idempotent. */
@@ -208,22 +206,15 @@ export function createDialogueActivities(ctx: BuildContext) {
     return { ok: turn.ok, reason: turn.reason, calls: turn.calls, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens };
   }
 
-  /** Generates the question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
-  async function askQuestion(input: TurnInput, finishOnCancel = false): Promise<TurnOutcome> {
-    return generate(input, 'q', async (background, past) => renderQuestionMessages(packOf(input.lang), { background, history: past, kind: input.kind }), finishOnCancel);
+  /** The question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
+  function question(input: TurnInput, past?: string[]): Promise<GeneratedTurn> {
+    return generate(input, 'q', async (background, history) => renderQuestionMessages(packOf(input.lang), { background, history, kind: input.kind }), past);
   }
 
-  /** Generates the answer of `turn` (Figure 6 initial, follow-up otherwise); on the last turn, saves the dialogue. */
-  async function giveAnswer(input: TurnInput, finishOnCancel = false): Promise<TurnOutcome> {
-    const question = await getJson<StoredTurn>(ctx.storage, turnKey(input, 'q'));
-    if (!question?.ok || question.text === undefined) throw missing(`question of turn ${input.turn} of segment ${input.segmentIndex}`);
-    const out = await generate(input, 'a', async (background, past) =>
-      renderAnswerMessages(packOf(input.lang), { background, history: past, question: question.text!, kind: input.turn === 0 ? 'initial' : 'followup' }),
-      finishOnCancel,
-    );
-    // Also on a retried attempt that found the answer already stored: the record may not have been written.
-    if (out.ok && input.finalKinds) await saveDialogue({ ...input, kinds: input.finalKinds });
-    return out;
+  /** The answer to `questionText` (Figure 6 initial, follow-up otherwise). */
+  function answer(input: TurnInput, questionText: string, past?: string[]): Promise<GeneratedTurn> {
+    const kind = input.turn === 0 ? 'initial' : 'followup';
+    return generate(input, 'a', async (background, history) => renderAnswerMessages(packOf(input.lang), { background, history, question: questionText, kind }), past);
   }
 
   return {
@@ -232,27 +223,22 @@ export function createDialogueActivities(ctx: BuildContext) {
      * drops an output. A failed first turn drops the dialogue; a later one ends it at the last good turn.
      */
     async writeDialogue(input: DialogueInput): Promise<DialogueOutcome> {
-      const cancel = Context.current().cancellationSignal;
-      // A cancellation (a pause, a cancelled build, a worker shutting down) stops the dialogue between calls:
-      // the call in flight finishes and is stored, so the next attempt starts after it.
-      const stopIfCancelled = () => {
-        if (cancel.aborted) throw new CancelledFailure(`dialogue of segment ${input.segmentIndex} stopped between calls`);
-      };
+      // A cancellation stops the dialogue between calls (callGateway); the next attempt starts after the stored ones.
       const out: DialogueOutcome = { kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
       const kinds: QuestionKind[] = [];
+      const past: string[] = []; // the kept texts so far, so no call rereads them from storage
       for (const [turn, kind] of input.plan.entries()) {
         const base: TurnInput = { ...input, turn, kind };
-        stopIfCancelled();
-        const question = await askQuestion(base, true);
-        if (question.ok) stopIfCancelled();
-        const answer = question.ok ? await giveAnswer(base, true) : undefined;
-        for (const r of [question, answer]) if (r) addCost(out, r);
-        const failed = !question.ok ? question : !answer!.ok ? answer! : undefined;
-        if (failed) {
-          if (turn === 0) return { ...out, reason: failed.reason };
-          out.endedEarly = failed.reason;
+        const q = await question(base, past);
+        const a = q.text === undefined ? undefined : await answer(base, q.text, past);
+        for (const r of [q, a]) if (r) addCallCost(out, r);
+        if (a?.text === undefined) {
+          const reason = (a ?? q).reason;
+          if (turn === 0) return { ...out, reason };
+          out.endedEarly = reason;
           break;
         }
+        past.push(q.text!, a.text);
         kinds.push(kind);
       }
       await saveDialogue({ ...input, kinds });
@@ -260,18 +246,28 @@ export function createDialogueActivities(ctx: BuildContext) {
     },
 
     // One call each, for histories that ran a dialogue as separate activities (before `writeDialogue`).
-    askQuestion: (input: TurnInput) => askQuestion(input),
-    giveAnswer: (input: TurnInput) => giveAnswer(input),
+    /** Generates the question of `turn`. */
+    async askQuestion(input: TurnInput): Promise<TurnOutcome> {
+      return outcomeOf(await question(input));
+    },
+
+    /** Generates the answer of `turn`; on the last turn, saves the dialogue. */
+    async giveAnswer(input: TurnInput): Promise<TurnOutcome> {
+      const stored = await getJson<StoredTurn>(ctx.storage, turnKey(input, 'q'));
+      if (!stored?.ok || stored.text === undefined) throw missing(`question of turn ${input.turn} of segment ${input.segmentIndex}`);
+      const out = outcomeOf(await answer(input, stored.text));
+      // Also on a retried attempt that found the answer already stored: the record may not have been written.
+      if (out.ok && input.finalKinds) await saveDialogue({ ...input, kinds: input.finalKinds });
+      return out;
+    },
+
     saveDialogue,
   };
 }
 
-/** Adds a call's cost; 429s are the attempt's count (each call reports the same), so the larger one is kept. */
-function addCost(out: DialogueOutcome, r: TurnOutcome): void {
-  out.calls += r.calls;
-  out.promptTokens += r.promptTokens;
-  out.completionTokens += r.completionTokens;
-  if (r.rateLimited) out.rateLimited = Math.max(out.rateLimited ?? 0, r.rateLimited);
+/** A turn's outcome without its text: texts stay in storage, never in workflow payloads. */
+function outcomeOf({ text: _text, ...outcome }: GeneratedTurn): TurnOutcome {
+  return outcome;
 }
 
 /** A turn the workflow only asks for after storing it: its absence is a bug no retry fixes. */

@@ -1,5 +1,5 @@
 /** The LLM gateway as an activity: request and result travel as storage keys, never as payloads. */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Gateway } from '../llm/gateway';
 import { PromptTooLongError } from '../llm/gateway';
 import { LlmError, LlmRateLimitError, toApplicationFailureOptions } from '../llm/errors';
@@ -26,6 +26,25 @@ export interface LlmActivityDeps {
   storage: Storage;
 }
 
+/** LLM spend of one activity execution (calls actually sent; a cache hit or stored outcome is 0 calls). */
+export interface CallOutcome {
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** 429s the call met before it succeeded (drives adaptive concurrency; not stored). */
+  rateLimited?: number;
+}
+
+/**
+ * Adds one call's spend to an item's. Every call of an activity attempt reports the 429s of the attempts
+ * before it, so the item keeps the largest count rather than a sum.
+ */
+export function addCallCost(total: CallOutcome, call: CallOutcome): void {
+  total.calls += call.calls;
+  total.promptTokens += call.promptTokens;
+  total.completionTokens += call.completionTokens;
+  if (call.rateLimited) total.rateLimited = Math.max(total.rateLimited ?? 0, call.rateLimited);
+}
 
 /** Heartbeat details of an LLM call: 429s met by earlier attempts of this activity. */
 interface CallHeartbeat {
@@ -39,23 +58,21 @@ function rateLimitedBefore(info: { attempt: number; heartbeatDetails: unknown })
 }
 
 /**
- * Runs one gateway call with heartbeats and cancellation, mapping failures to Temporal's retry rules.
- * With `finishOnCancel` a cancellation lets the call finish instead of aborting it.
- * `rateLimited` counts the 429s earlier attempts met (carried in heartbeat details), so the workflow can adapt its concurrency.
+ * Runs one gateway call with heartbeats, mapping failures to Temporal's retry rules. Once the activity is
+ * cancelled (a pause, a cancelled build, a worker shutting down) no call starts: an item of several calls stops
+ * between them. A call already in flight is not aborted: it is paid for, so it finishes and its caller stores
+ * it (llm.timeoutMs bounds it). `rateLimited` counts the 429s earlier attempts met (carried in heartbeat
+ * details), so the workflow can adapt its concurrency.
  */
-export async function callGateway(
-  gateway: Gateway,
-  request: ChatRequest,
-  opts: { finishOnCancel?: boolean } = {},
-): Promise<ChatResult & { cached: boolean; rateLimited: number }> {
+export async function callGateway(gateway: Gateway, request: ChatRequest): Promise<ChatResult & { cached: boolean; rateLimited: number }> {
   const ctx = Context.current();
+  if (ctx.cancellationSignal.aborted) throw new CancelledFailure('activity cancelled before its next LLM call');
   const prior = rateLimitedBefore(ctx.info);
-  // Heartbeat while the call is in flight, so cancellation reaches it and a dead worker is noticed early.
+  // Heartbeat while the call is in flight, so a cancellation reaches the activity and a dead worker is noticed early.
   const every = Math.max(200, Math.min(5_000, (ctx.info.heartbeatTimeoutMs ?? 30_000) / 3));
   const timer = setInterval(() => ctx.heartbeat({ rateLimited: prior } satisfies CallHeartbeat), every);
   try {
-    // finishOnCancel: the caller stores the answer and stops after it; aborting would pay for the call and lose it.
-    return { ...(await gateway.chat(request, opts.finishOnCancel ? undefined : ctx.cancellationSignal)), rateLimited: prior };
+    return { ...(await gateway.chat(request)), rateLimited: prior };
   } catch (err) {
     if (err instanceof LlmRateLimitError) ctx.heartbeat({ rateLimited: prior + 1 } satisfies CallHeartbeat);
     throw toFailure(err);

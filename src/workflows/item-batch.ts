@@ -6,6 +6,7 @@
  */
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DialogueOutcome } from '../activities/dialogue';
+import type { CallOutcome } from '../activities/llm';
 import type { Config } from '../config';
 import { planFollowUps, planNextTurn, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
@@ -57,14 +58,6 @@ export interface BatchResult {
 /** The outcome of one item: a dialogue's has every field an item can have (a judgement or translation never ends early). */
 type ItemOutcome = Omit<DialogueOutcome, 'rateLimited'> & { sourceIndex: number };
 
-/** LLM outcome counts as activities return them. */
-interface CallCounts {
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-  rateLimited?: number;
-}
-
 /**
  * Admission of the batch's LLM calls: none starts while paused, at most the live concurrency run at once,
  * and that concurrency adapts (AIMD) to the 429s the calls report. Decisions come only from activity results
@@ -75,10 +68,8 @@ class LlmGate {
   aimd: number;
   aimdMin: number;
   inFlight = 0;
-  /** Scopes of running multi-call activities (dialogues), cancelled on pause so they stop between calls. */
+  /** Scopes of running multi-call activities (dialogues, translated items), cancelled on pause so they stop between calls. */
   private readonly pausable = new Set<CancellationScope>();
-  /** Those of them a pause cancelled (a cancellation from above is not this gate's to absorb). */
-  private readonly pausedByGate = new Set<CancellationScope>();
   rateLimited = 0;
   promptTokens = 0;
   completionTokens = 0;
@@ -119,11 +110,7 @@ class LlmGate {
   /** Takes newer live settings; a pause reaches running dialogues too, which stop before their next call. */
   setControl(c: ControlSettings): void {
     this.control = newerControl(this.control, c);
-    if (!this.control.paused) return;
-    for (const scope of this.pausable) {
-      this.pausedByGate.add(scope);
-      scope.cancel();
-    }
+    if (this.control.paused) for (const scope of this.pausable) scope.cancel();
   }
 
   /**
@@ -131,7 +118,7 @@ class LlmGate {
    * (several calls in turn) is cancelled by a pause and started again once admitted; it has stored the calls
    * it finished, so the new attempt goes on where the old one stopped.
    */
-  async run<T extends CallCounts>(call: () => Promise<T>, opts: { pausable?: boolean } = {}): Promise<T> {
+  async run<T extends CallOutcome>(call: () => Promise<T>, opts: { pausable?: boolean } = {}): Promise<T> {
     const admitted = () => !this.control.paused && this.inFlight < this.slots();
     for (;;) {
       // Several waiters wake in one activation: each re-checks after the ones before it took their slot.
@@ -144,18 +131,18 @@ class LlmGate {
         this.record(r);
         return r;
       } catch (err) {
-        // Cancelled by a pause (not by the batch's own cancellation): wait for the unpause and go on.
-        if (isCancellation(err) && this.pausedByGate.has(scope) && !CancellationScope.current().consideredCancelled) continue;
+        // Only a pause cancels this scope on its own (the server retries an activity that stops by itself):
+        // unless the batch itself is being cancelled, wait for the unpause and go on.
+        if (isCancellation(err) && !CancellationScope.current().consideredCancelled) continue;
         throw err;
       } finally {
         this.inFlight -= 1;
         this.pausable.delete(scope);
-        this.pausedByGate.delete(scope);
       }
     }
   }
 
-  private record(r: CallCounts): void {
+  private record(r: CallOutcome): void {
     if (r.promptTokens + r.completionTokens > 0) {
       this.promptTokens += r.promptTokens;
       this.completionTokens += r.completionTokens;
@@ -309,7 +296,7 @@ async function runTranslationByCalls(input: BatchInput, gate: LlmGate, sourceInd
   return { ...out, kept: true };
 }
 
-function add(out: ItemOutcome, c: CallCounts): void {
+function add(out: ItemOutcome, c: CallOutcome): void {
   out.calls += c.calls;
   out.promptTokens += c.promptTokens;
   out.completionTokens += c.completionTokens;
