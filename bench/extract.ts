@@ -250,6 +250,14 @@ async function main(): Promise<void> {
     const net = (t: Timed, s0: Timed | undefined) => mb / Math.max(1e-3, t.cpu - (s0?.cpu ?? 0));
     console.log(`\nsteady state (minus start-up CPU on an 11 kB page: ours ${f(startup.cpu)} s${wxStart ? `, wikiextractor ${f(wxStart.cpu)} s` : ''}): ours ${f(net(plain, startup))} XML MB/CPU-s${wx && wxStart ? `, wikiextractor ${f(net(wx, wxStart))}, ratio ${f(net(plain, startup) / net(wx, wxStart))}×` : ''}, bzip2 ceiling ${f(perCore(ceiling))} (${f((100 * net(plain, startup)) / perCore(ceiling), 0)}%)`);
     console.log(`steady state, select + clean only: ours ${f(net(cleanOnly, startup))} XML MB/CPU-s${wx && wxStart ? `, ratio ${f(net(cleanOnly, startup) / net(wx, wxStart))}× wikiextractor` : ''} (${f((100 * net(cleanOnly, startup)) / perCore(ceiling), 0)}% of bzip2)`);
+    // The floor: decoding plus the two steps the paper asks of every document (language id, token count), with
+    // no XML parsing, cleaning or segmenting at all. The targets' CPU budgets are set against it.
+    const floorOut = JSON.parse(timed(TSX, [PLAIN, file, lang, '--floor']).stdout.trim().split('\n').pop()!) as { docs: number; chars: number; lidMs: number; countMs: number };
+    const floorCpu = ceiling.cpu + (floorOut.lidMs + floorOut.countMs) / 1000;
+    const wxSteadyCpu = wx && wxStart ? Math.max(1e-3, wx.cpu - wxStart.cpu) : NaN;
+    const budget = (targetCpu: number) => `${f(targetCpu)} s, of which ${f(targetCpu - floorCpu)} s left for parsing, cleaning and segmenting`;
+    console.log(`floor (bzip2 ${f(ceiling.cpu)} s + lid.176 ${f(floorOut.lidMs / 1000)} s + cl100k count ${f(floorOut.countMs / 1000)} s over ${floorOut.docs} cleaned pages, ${f(floorOut.chars / 1e6)} M chars): ${f(mb / floorCpu)} XML MB/CPU-s = ${f((100 * ceiling.cpu) / floorCpu, 0)}% of bzip2${wx && wxStart ? `, ${f(wxSteadyCpu / floorCpu)}× wikiextractor` : ''}`);
+    console.log(`CPU budget for this file: ≥ 70% of bzip2 → ${budget(ceiling.cpu / 0.7)}${wx && wxStart ? `; ≥ 5× wikiextractor → ${budget(wxSteadyCpu / 5)}` : ''}; ours spends ${f(plain.cpu - startup.cpu - floorCpu)} s on them`);
     console.log(`\nours: ${plainOut.segments} segments (Temporal run: ${temporalOut.segments}); step ms in the plain run: ${JSON.stringify(plainOut.stepMs)}`);
     console.log('per core = XML MB ÷ CPU seconds (user+sys, decoder child included); the Temporal row includes worker start-up and lid.176 loading.');
 

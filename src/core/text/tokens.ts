@@ -107,8 +107,9 @@ function pieceEnd(text: string, s: number): number {
 
 /** Pieces longer than this are counted without memoising (they rarely repeat). */
 const MEMO_MAX_PIECE = 24;
-/** Memo size at which it is cleared, to bound memory on a long-running worker. */
+/** Memo size at which it is cleared, to bound memory on a long-running worker (under half of its 2^20 slots). */
 const MEMO_MAX_ENTRIES = 400_000;
+const MEMO_BITS = 20;
 
 /**
  * Open-addressing map from strings to non-negative ints, looked up by a slice of a longer string without
@@ -126,6 +127,18 @@ class SliceMap {
     this.mask = (1 << bits) - 1;
     this.slots = new Int32Array(1 << bits);
     this.hashes = new Int32Array(1 << bits);
+  }
+
+  /** Number of keys stored. */
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** Forgets every key. */
+  clear(): void {
+    this.slots.fill(0);
+    this.keys.length = 0;
+    this.values.length = 0;
   }
 
   /** The value stored for `s.slice(from, to)` (whose {@link hashSlice} is `h`), or -1. */
@@ -162,7 +175,8 @@ let encoder: Tiktoken | undefined;
 let ranks: SliceMap | undefined;
 /** Rank of each two-byte token at index (b0 << 8) | b1, Infinity when that pair is no token. */
 let pairRanks: Float64Array | undefined;
-const memo = new Map<string, number>();
+/** Counts of short pieces, looked up by slice so that a hit allocates nothing. */
+const memo = new SliceMap(MEMO_BITS);
 const utf8 = new TextEncoder();
 
 /** The wasm cl100k_base encoder (tests use it as the reference); costly to build and never freed. */
@@ -246,13 +260,14 @@ function bpeCount(bytes: string): number {
 
 /** Token count of the piece `s.slice(from, to)`, memoised when short. */
 function pieceCount(s: string, from: number, to: number): number {
-  const piece = s.slice(from, to);
-  if (piece.length > MEMO_MAX_PIECE) return bpeCount(utf8Bytes(piece));
-  let n = memo.get(piece);
-  if (n === undefined) {
+  if (to - from > MEMO_MAX_PIECE) return bpeCount(utf8Bytes(s.slice(from, to)));
+  const h = hashSlice(s, from, to);
+  let n = memo.get(s, from, to, h);
+  if (n < 0) {
+    const piece = s.slice(from, to);
     n = bpeCount(utf8Bytes(piece));
     if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
-    memo.set(piece, n);
+    memo.set(piece, h, n);
   }
   return n;
 }

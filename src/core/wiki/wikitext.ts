@@ -60,6 +60,10 @@ const HEADING = /^(={1,6})\s*(.*?)\s*\1\s*$/;
 const MAGIC_WORD = /__[A-Z]+__/g;
 const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g;
 const EMPTY_PARENS = /\s*[(（][\s,;:，；、]*[)）]/g;
+/** EMPTY_PARENS without its leading white space: a cheap test first, as a leading `\s*` is tried at every space. */
+const HAS_EMPTY_PARENS = /[(（][\s,;:，；、]*[)）]/;
+/** Runs of blanks other than one lone space (which would be replaced by itself). */
+const BLANK_RUN = /[\t\u00a0][ \t\u00a0]*| [ \t\u00a0]+/g;
 
 /** Placeholder delimiters for verbatim spans (private-use code points never found in wikitext). */
 const PH_OPEN = '\uE000';
@@ -353,9 +357,7 @@ function layoutLines(s: string, dropSections: readonly string[]): string {
 
 /** Collapses runs of spaces, removes parentheses emptied by dropped templates, trims. */
 function tidy(line: string): string {
-  return line
-    .replace(/[ \t\u00a0]+/g, ' ')
-    .replace(EMPTY_PARENS, '')
-    .replace(/ ([,.。，、；：])/g, '$1')
-    .trim();
+  let s = line.includes('  ') || line.includes('\t') || line.includes('\u00a0') ? line.replace(BLANK_RUN, ' ') : line;
+  if (HAS_EMPTY_PARENS.test(s)) s = s.replace(EMPTY_PARENS, '');
+  return s.replace(/ ([,.。，、；：])/g, '$1').trim();
 }

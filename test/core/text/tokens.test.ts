@@ -41,6 +41,17 @@ describe('countTokens equals a whole-text cl100k encode', () => {
     for (const text of randomStrings('tokens-test', alphabet, 2000, 30)) expect(countTokens(text), JSON.stringify(text)).toBe(exact(text));
   });
 
+  it('stays exact across the memo filling up and being cleared', () => {
+    // More distinct short pieces than the memo holds (400,000): it is cleared part-way, then refilled.
+    const rng = rngFor('tokens-memo');
+    const letters = (i: number): string => String.fromCharCode(97 + (i % 26)) + (i >= 26 ? letters(Math.floor(i / 26) - 1) : '');
+    const words = Array.from({ length: 450_000 }, (_, i) => ` ${letters(i)}${'xyzqk'[randomInt(rng, 5)]}`);
+    const text = words.join('');
+    expect(countTokens(text)).toBe(exact(text));
+    const again = words.slice(0, 5000).reverse().join('');
+    expect(countTokens(again)).toBe(exact(again));
+  });
+
   it('gives prefix counts that end with the total and never decrease', () => {
     const text = 'One sentence here. Another one there. 第三句。';
     const prefix = tokenPrefix(text, [0, 19, 38, text.length]);
