@@ -7,8 +7,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { Config, WorkerSecrets } from './config';
 import { newBuildId } from './names';
 import { connectionOptions } from './temporal-connection';
-import type { BuildResult } from './workflows/build-dataset';
-import { controlQuery, pauseSignal, setControlSignal, unpauseSignal, type BuildControlProgress } from './workflows/control';
+import type { BuildInput, BuildResult } from './workflows/build-dataset';
+import { carryOver, controlQuery, pauseSignal, setControlSignal, unpauseSignal, type BuildControlProgress, type CarriedControl, type ReceivedSignal } from './workflows/control';
 
 export interface BuildHandleInfo {
   buildId: string;
@@ -73,10 +73,13 @@ export async function buildStatus(client: Client, buildId: string): Promise<Buil
   }
 }
 
-/** Builds known to the server, newest first. */
+/** Builds known to the server, newest first; a resumed build is listed once, as its latest run (the server lists running runs first, then closed ones by close time). */
 export async function listBuilds(client: Client, limit = 20): Promise<BuildStatus[]> {
   const out: BuildStatus[] = [];
+  const seen = new Set<string>();
   for await (const w of client.workflow.list({ query: `WorkflowType = 'buildDatasetWorkflow'` })) {
+    if (seen.has(w.workflowId)) continue;
+    seen.add(w.workflowId);
     out.push({ buildId: w.workflowId, status: w.status.name, startTime: w.startTime, closeTime: w.closeTime, historyLength: w.historyLength, searchAttributes: w.searchAttributes as Record<string, unknown> });
     if (out.length >= limit) break;
   }
@@ -86,9 +89,10 @@ export async function listBuilds(client: Client, limit = 20): Promise<BuildStatu
 /**
  * Continues a closed (failed, cancelled, terminated, timed-out) build as a new run of the same workflow id
  * with the same input. Every output is keyed by build id and every LLM answer is cached, so the new run
- * skips finished work and pays for no finished call.
+ * skips finished work and pays for no finished call. The spend reported so far and the budget and concurrency
+ * last set go over to the new run (`carried`), so the budget covers the whole build, not each run.
  */
-export async function resumeBuild(client: Client, buildId: string): Promise<BuildHandleInfo & { previousStatus: string }> {
+export async function resumeBuild(client: Client, buildId: string): Promise<BuildHandleInfo & { previousStatus: string; carried: CarriedControl }> {
   const handle = client.workflow.getHandle(buildId);
   const described = await handle.describe();
   if (described.status.name === 'RUNNING') throw new Error(`build ${buildId} is still running`);
@@ -97,15 +101,27 @@ export async function resumeBuild(client: Client, buildId: string): Promise<Buil
   const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
   const payload = started?.input?.payloads?.[0];
   if (!payload) throw new Error(`cannot read the input of build ${buildId} from its history`);
-  const input = defaultPayloadConverter.fromPayload<{ buildId: string; config: Config }>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0]);
+  const input = fromPayload<BuildInput>(payload);
+  const signals: ReceivedSignal[] = [];
+  for (const event of history.events ?? []) {
+    const signalled = event.workflowExecutionSignaledEventAttributes;
+    const arg = signalled?.input?.payloads?.[0];
+    if (signalled?.signalName && arg) signals.push({ name: signalled.signalName, arg: fromPayload(arg) });
+  }
+  const carried = carryOver(input.config.control.budgetUsd, input.carried, signals);
   const next = await client.workflow.start('buildDatasetWorkflow', {
     workflowId: buildId,
     taskQueue: started?.taskQueue?.name ?? input.config.temporal.workTaskQueue,
-    args: [input],
+    args: [{ ...input, carried }],
     searchAttributes: { UltralinkBuild: [buildId], UltralinkState: ['running'] },
     staticSummary: `ultralink build (resumed): ${Object.keys(input.config.languages).join(', ')}`,
   });
-  return { buildId, runId: next.firstExecutionRunId, uiUrl: uiUrlFor(input.config, buildId), previousStatus: described.status.name };
+  return { buildId, runId: next.firstExecutionRunId, uiUrl: uiUrlFor(input.config, buildId), previousStatus: described.status.name, carried };
+}
+
+/** Decodes one payload read from a history with the default converter. */
+function fromPayload<T>(payload: unknown): T {
+  return defaultPayloadConverter.fromPayload<T>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0]);
 }
 
 /** Requests cancellation of a build; finished outputs stay in storage. */
@@ -164,9 +180,9 @@ export async function buildControl(client: Client, buildId: string): Promise<Bui
 }
 
 /** The input a build was started with (first event of its current run). */
-async function buildInputOf(client: Client, buildId: string): Promise<{ buildId: string; config: Config }> {
+async function buildInputOf(client: Client, buildId: string): Promise<BuildInput> {
   const page = await client.workflowService.getWorkflowExecutionHistory({ namespace: client.options.namespace, execution: { workflowId: buildId }, maximumPageSize: 1 });
   const payload = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (!payload) throw new Error(`cannot read the input of build ${buildId} from its history`);
-  return defaultPayloadConverter.fromPayload<{ buildId: string; config: Config }>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0]);
+  return fromPayload<BuildInput>(payload);
 }

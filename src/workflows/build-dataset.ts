@@ -6,7 +6,7 @@ import { defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, 
 import type { Config } from '../config';
 import type { AssembleResult, StageSummary } from '../activities/assemble';
 import { languageWorkflowId, stageWorkflowId } from '../names';
-import { BuildControl, controlQuery, controlSignal, executeControlled, pauseSignal, setControlSignal, spendSignal, unpauseSignal, type BuildControlProgress, type ControlSettings } from './control';
+import { BuildControl, controlQuery, controlSignal, executeControlled, pauseSignal, setControlSignal, spendSignal, unpauseSignal, type BuildControlProgress, type CarriedControl, type ControlSettings } from './control';
 import { languageBuildWorkflow } from './language-build';
 import { workActivities } from './proxies';
 import { quotaStageWorkflow } from './quota-stage';
@@ -14,6 +14,8 @@ import { quotaStageWorkflow } from './quota-stage';
 export interface BuildInput {
   buildId: string;
   config: Config;
+  /** Set by `resume`: spend, budget and concurrency of the build's earlier runs. */
+  carried?: CarriedControl;
 }
 
 export interface BuildResult {
@@ -33,12 +35,12 @@ export interface BuildProgress {
 export const buildProgressQuery = defineQuery<BuildProgress>('progress');
 
 /** Builds every configured language and assembles the dataset. */
-export async function buildDatasetWorkflow({ buildId, config }: BuildInput): Promise<BuildResult> {
+export async function buildDatasetWorkflow({ buildId, config, carried }: BuildInput): Promise<BuildResult> {
   const startedAt = new Date().toISOString();
   const work = workActivities(config);
   const stages: StageSummary[] = [];
   let stage = 'sources';
-  const control = new BuildControl(config.control.budgetUsd);
+  const control = new BuildControl(config.control.budgetUsd, carried);
   const running = new Set<string>();
   let settings: ControlSettings = control.settings();
   let shownState = 'running';

@@ -73,6 +73,25 @@ export function costUsd(promptTokens: number, completionTokens: number, pricing:
   return (promptTokens * pricing.inputPerMTok + completionTokens * pricing.outputPerMTok) / 1_000_000;
 }
 
+/**
+ * What a resumed build takes over from its earlier runs: the spend they reported and the budget and concurrency
+ * last set on them. Without it a resumed build would count its budget from zero and forget `ultralink set`.
+ */
+export interface CarriedControl {
+  spentUsd: number;
+  budgetUsd?: number;
+  concurrency?: number;
+}
+
+/** A signal a closed run received, read back from its history. */
+export interface ReceivedSignal {
+  name: string;
+  arg: unknown;
+}
+
+/** Ledger key of the spend carried from earlier runs (reporters are keyed by workflow id, which holds a `/`). */
+const EARLIER_RUNS = 'earlier runs';
+
 /** The build's control: user pause, budget pause and the spend ledger; the effective settings derive from them. */
 export class BuildControl {
   userPaused = false;
@@ -83,8 +102,11 @@ export class BuildControl {
   private version = 0;
   private lastForwarded?: ControlSettings;
 
-  constructor(budgetUsd?: number) {
-    this.budgetUsd = budgetUsd;
+  /** `budgetUsd` from config; `carried` from the build's earlier runs, whose set budget wins over config's. */
+  constructor(budgetUsd?: number, carried?: CarriedControl) {
+    this.budgetUsd = carried?.budgetUsd ?? budgetUsd;
+    this.concurrency = carried?.concurrency;
+    if (carried && carried.spentUsd > 0) this.spend.set(EARLIER_RUNS, carried.spentUsd);
   }
 
   /** Total estimated spend reported so far. */
@@ -127,6 +149,19 @@ export class BuildControl {
     const paused = this.userPaused || budgetPaused;
     return { state: budgetPaused ? 'budget_paused' : paused ? 'paused' : 'running', paused, userPaused: this.userPaused, budgetPaused, concurrency: this.concurrency, budgetUsd: this.budgetUsd, spentUsd: this.spentUsd };
   }
+}
+
+/**
+ * The control state a closed run hands to the next one: its own carried state with the `setControl` and `spend`
+ * signals it received replayed in order, as the run applied them (pause state is not carried: resuming is going on).
+ */
+export function carryOver(budgetUsd: number | undefined, carried: CarriedControl | undefined, signals: readonly ReceivedSignal[]): CarriedControl {
+  const control = new BuildControl(budgetUsd, carried);
+  for (const s of signals) {
+    if (s.name === setControlSignal.name) control.set(s.arg as SetControlInput);
+    else if (s.name === spendSignal.name) control.report(s.arg as SpendReport);
+  }
+  return { spentUsd: control.spentUsd, budgetUsd: control.budgetUsd, concurrency: control.concurrency };
 }
 
 /** AIMD tuning: additive step up per clean result, multiplicative factor down on rate limiting, a floor. */

@@ -6,11 +6,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { buildControl, pauseBuild, setBuild, startBuild, unpauseBuild, waitForBuild } from '../../src/client';
+import { buildControl, listBuilds, pauseBuild, resumeBuild, setBuild, startBuild, unpauseBuild, waitForBuild } from '../../src/client';
 import { mergeConfigInput, resolveConfig, type ConfigInput } from '../../src/config';
 import { stageWorkflowId } from '../../src/names';
 import { createFsStorage } from '../../src/storage/fs-storage';
-import { aimdNext, BuildControl, newerControl } from '../../src/workflows/control';
+import { aimdNext, BuildControl, carryOver, newerControl } from '../../src/workflows/control';
 import type { QuotaStageProgress } from '../../src/workflows/quota-stage';
 import { startFakeOpenAi, type FakeLogEntry, type FakeOpenAi } from '../support/fake-openai';
 import { llmDrained, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
@@ -44,6 +44,26 @@ describe('control state (pure)', () => {
     expect(v2).toMatchObject({ paused: true, version: v1.version + 1 });
     c.set({ budgetUsd: 1 });
     expect(c.settings()).toMatchObject({ paused: false, version: v2.version + 1 });
+  });
+
+  it('carries spend, budget and concurrency over to a resumed run, and starts it budget-paused when they say so', () => {
+    const first = carryOver(0.01, undefined, [
+      { name: 'spend', arg: { source: 'b/0', usd: 0.004 } },
+      { name: 'setControl', arg: { budgetUsd: 0.02 } },
+      { name: 'pause', arg: undefined }, // a pause is not carried: resuming is going on
+      { name: 'spend', arg: { source: 'b/0', usd: 0.006 } },
+      { name: 'spend', arg: { source: 'b/50', usd: 0.003 } },
+      { name: 'setControl', arg: { concurrency: 3 } },
+    ]);
+    expect(first).toMatchObject({ budgetUsd: 0.02, concurrency: 3 });
+    expect(first.spentUsd).toBeCloseTo(0.009, 12);
+    // The second run's reporters start from zero again; its carried state keeps the first run's total.
+    const second = carryOver(0.01, first, [{ name: 'spend', arg: { source: 'b/0', usd: 0.002 } }]);
+    expect(second.spentUsd).toBeCloseTo(0.011, 12);
+    expect(second).toMatchObject({ budgetUsd: 0.02, concurrency: 3 });
+    const resumed = new BuildControl(0.01, { ...second, budgetUsd: 0.011 });
+    expect(resumed.progress()).toMatchObject({ state: 'budget_paused', budgetUsd: 0.011, concurrency: 3 });
+    expect(new BuildControl(0.01, { spentUsd: 0 }).progress()).toMatchObject({ state: 'running', budgetUsd: 0.01, spentUsd: 0 });
   });
 
   it('a child keeps the newer settings when an older forward arrives late', () => {
@@ -179,6 +199,40 @@ describe('live control of a running build', () => {
       const result = await waitForBuild(client, buildId);
       expect(result.dataset.files).toMatchObject({ 'en_chat_specific.jsonl': DIALOGUES });
       expect(await datasetText(dir, buildId)).toBe(baseline);
+    } finally {
+      await worker.stop();
+    }
+  }, 150_000);
+
+  it('resume: the budget covers the whole build, with the budget set on the earlier run, and the build is listed once', async () => {
+    fake.reset();
+    fake.setFaults({ latencyMs: [150, 400] });
+    const { dir, config } = controlConfig('control-resume-budget', { control: { budgetUsd: 0.000_001 } });
+    const worker = await startWorker(config);
+    try {
+      const client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      await waitUntil(async () => (await buildControl(client, buildId).catch(() => undefined))?.state === 'budget_paused', 90_000, 'the budget pause');
+      await llmDrained(fake);
+      // A budget set on the run (still below the spend) must outlive it, as must the spend.
+      const spent = (await buildControl(client, buildId)).spentUsd;
+      await setBuild(client, buildId, { budget: spent / 2 });
+      await client.workflow.getHandle(buildId).terminate('control test: an outage');
+      const callsBefore = chatCalls().length;
+
+      const resumed = await resumeBuild(client, buildId);
+      expect(resumed.carried).toEqual({ spentUsd: spent, budgetUsd: spent / 2 });
+      await waitUntil(async () => (await buildControl(client, buildId).catch(() => undefined))?.state === 'budget_paused', 30_000, 'the resumed run to start budget-paused');
+      expect(await buildControl(client, buildId)).toMatchObject({ budgetUsd: spent / 2, spentUsd: spent });
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(chatCalls()).toHaveLength(callsBefore);
+
+      await setBuild(client, buildId, { budget: 100 });
+      const result = await waitForBuild(client, buildId);
+      expect(result.dataset.files).toMatchObject({ 'en_chat_specific.jsonl': DIALOGUES });
+      expect(await datasetText(dir, buildId)).toBe(baseline);
+      const listed = (await listBuilds(client, 1000)).filter((b) => b.buildId === buildId);
+      expect(listed.map((b) => b.status)).toEqual(['COMPLETED']);
     } finally {
       await worker.stop();
     }

@@ -10,6 +10,11 @@ export function registerResume(program: Command): void {
       const client = await clientFor(configFrom(opts));
       const resumed = await resumeBuild(client, id);
       console.log(`build ${id} (was ${resumed.previousStatus.toLowerCase()}) resumed as run ${resumed.runId}`);
+      const { spentUsd, budgetUsd } = resumed.carried;
+      if (budgetUsd !== undefined) {
+        console.log(`spent so far ~$${spentUsd.toFixed(4)} of the $${budgetUsd} budget, which covers the whole build`);
+        if (spentUsd >= budgetUsd) console.log(`the build pauses at once: raise the budget with \`ultralink set ${id} --budget X\``);
+      } else if (spentUsd > 0) console.log(`spent so far ~$${spentUsd.toFixed(4)}`);
       console.log(`UI    ${resumed.uiUrl}`);
       if (opts.wait) console.log(JSON.stringify((await waitForBuild(client, id)).dataset, null, 2));
     });
