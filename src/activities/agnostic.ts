@@ -194,7 +194,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
     const spent = { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
     const verdict = checkTranslation(
       { text: result.content, finishReason: result.finishReason, slots },
-      { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(translatePackOf(input.lang), item.subset) },
+      { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(translatePackOf(input.lang), item.subset), source: masked },
     );
     let stored: StoredField;
     if (!verdict.keep) stored = { ok: false, reason: verdict.reason, ...spent };

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { ChatMessage, FinishReason } from '../../llm/types';
 import { drop, KEEP, type Verdict } from '../stats';
-import { isPromptEcho } from '../text/echo';
+import { containment, isPromptEcho } from '../text/echo';
 import type { LangId } from '../text/lang-id';
 import { convertScript, type ScriptConversion } from '../text/script';
 import { proseShare, unmask, type Unmasked } from './mask';
@@ -70,6 +70,10 @@ export const translationCheckOptionsSchema = z.object({
   minProseShare: z.number().min(0).max(1).default(0.25),
   /** A different top label drops the text only when fastText is at least this sure of it. */
   wrongLanguageMinProb: z.number().min(0).max(1).default(0.5),
+  /** Share of the source's word 4-grams found verbatim in the translation at which it counts as copied, not translated. */
+  maxCopiedShare: z.number().min(0).max(1).default(0.25),
+  /** Below this many word 4-grams in the source the copy check is skipped (a short text may rightly keep a name or title). */
+  minCopyShingles: z.number().int().positive().default(8),
 });
 
 /** Thresholds of the translation checks. */
@@ -92,6 +96,7 @@ export const TRANSLATE_DROP_REASONS = [
   'translate_placeholder_duplicated',
   'translate_placeholder_lost',
   'translate_wrong_language',
+  'translate_copied_source',
 ] as const;
 
 /**
@@ -101,15 +106,19 @@ export const TRANSLATE_DROP_REASONS = [
  * under the wrong name.
  * The language check runs on the prose with placeholders removed and is skipped when that prose is short or a small
  * share of the text (mostly code/formulas), where fastText is unreliable.
+ * translate_copied_source (when the masked `source` is given) catches a reply that left much of the source as it was,
+ * e.g. its first paragraph translated and the rest copied: fastText may still see the target language in it.
  */
 export function checkTranslation(
   output: TranslationOutput,
-  options: { langId: LangId; expectedLabel: string; instructions?: string } & Partial<TranslationCheckOptions>,
+  options: { langId: LangId; expectedLabel: string; instructions?: string; source?: string } & Partial<TranslationCheckOptions>,
 ): Verdict {
   const opts = translationCheckOptionsSchema.parse({
     minProseLetters: options.minProseLetters,
     minProseShare: options.minProseShare,
     wrongLanguageMinProb: options.wrongLanguageMinProb,
+    maxCopiedShare: options.maxCopiedShare,
+    minCopyShingles: options.minCopyShingles,
   });
   if (output.finishReason === 'length') return drop('translate_truncated');
   const masked = extractTranslation(output.text);
@@ -123,5 +132,14 @@ export function checkTranslation(
   const prose = masked.replace(/\u27e6P\d+\u27e7/g, ' ').replace(/\s+/g, ' ').trim();
   const { lang, score } = options.langId.detect(prose);
   if (lang !== options.expectedLabel && score >= opts.wrongLanguageMinProb) return drop('translate_wrong_language');
+  if (options.source !== undefined) {
+    // Numbers, placeholders and one-letter symbols (x, f) rightly stay as they are in a translation: not words here.
+    const words = (text: string) => text.replace(/\u27e6P\d+\u27e7|\p{N}+/gu, ' ');
+    const { shared, total } = containment(words(options.source), words(masked), COPY_SHINGLES);
+    if (total >= opts.minCopyShingles && shared / total >= opts.maxCopiedShare) return drop('translate_copied_source');
+  }
   return KEEP;
 }
+
+/** Shingles of the copy check: four words in a row, short enough to catch a copied sentence, long enough to spare a copied name. */
+const COPY_SHINGLES = { words: 4, minWordLength: 2 };

@@ -1,7 +1,8 @@
 /**
  * Prompt-echo measure (issue 7): small local models often return the prompt's own instructions instead of an
  * answer or a translation. Such an echo is in the target language, so only its overlap with the instructions
- * gives it away. Shared by the dialogue and translation gates.
+ * gives it away. Shared by the dialogue and translation gates; the translation gate's copy check (source text left
+ * untranslated) uses the same shingle containment.
  */
 
 /** Words per shingle for text written with spaces. */
@@ -20,19 +21,38 @@ export const ECHO_DROP_SHARE = 0.5;
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/gu;
 const LETTERS = /[\p{L}\p{M}\p{N}]+/gu;
 
+/** How a text is cut into word shingles (text written without spaces always gets ECHO_CHAR_SHINGLE letters). */
+export interface ShingleOptions {
+  /** Words per shingle. */
+  words: number;
+  /** Shorter words are left out before shingling (1 keeps every word). */
+  minWordLength: number;
+}
+
+const ECHO_SHINGLES: ShingleOptions = { words: ECHO_WORD_SHINGLE, minWordLength: 1 };
+
 /**
- * Share (0–1) of the output's shingles that also occur in `instructions`: 6-word shingles, lower-cased and
- * punctuation-insensitive; 12-letter shingles for text written mostly without spaces. Containment, not symmetric:
- * a short echo of long instructions scores 1. An output too short to form one shingle scores 0.
+ * How many of `text`'s shingles also occur in `reference`, of how many: lower-cased and punctuation-insensitive,
+ * word shingles, or letter shingles when `text` is written mostly without spaces (the same kind on both sides).
+ * Containment, not symmetric: a short text copied from a long reference shares all its shingles.
  */
-export function echoShare(output: string, instructions: string): number {
-  const unspaced = isUnspaced(output);
-  const mine = shingles(output, unspaced);
-  if (mine.length === 0) return 0;
-  const theirs = new Set(shingles(instructions, unspaced));
+export function containment(text: string, reference: string, opts: ShingleOptions = ECHO_SHINGLES): { shared: number; total: number } {
+  const unspaced = isUnspaced(text);
+  const mine = shingles(text, unspaced, opts);
+  const theirs = new Set(mine.length === 0 ? [] : shingles(reference, unspaced, opts));
   let shared = 0;
   for (const s of mine) if (theirs.has(s)) shared++;
-  return shared / mine.length;
+  return { shared, total: mine.length };
+}
+
+/**
+ * Share (0–1) of the output's shingles that also occur in `instructions`: 6-word shingles; 12-letter shingles for
+ * text written mostly without spaces. A short echo of long instructions scores 1; an output too short to form one
+ * shingle scores 0.
+ */
+export function echoShare(output: string, instructions: string): number {
+  const { shared, total } = containment(output, instructions);
+  return total === 0 ? 0 : shared / total;
 }
 
 /** True when `echoShare(output, instructions)` reaches `threshold` (default `ECHO_DROP_SHARE`). */
@@ -47,11 +67,11 @@ function isUnspaced(text: string): boolean {
   return unspaced * 2 >= [...letters].length;
 }
 
-function shingles(text: string, unspaced: boolean): string[] {
+function shingles(text: string, unspaced: boolean, opts: ShingleOptions): string[] {
   const words = text.toLowerCase().match(LETTERS) ?? [];
   // Shingles of the same kind on both sides, decided by the output, so a zh output is compared letter-wise to zh instructions.
-  const units = unspaced ? [...words.join('')] : words;
-  const size = unspaced ? ECHO_CHAR_SHINGLE : ECHO_WORD_SHINGLE;
+  const units = unspaced ? [...words.join('')] : words.filter((w) => [...w].length >= opts.minWordLength);
+  const size = unspaced ? ECHO_CHAR_SHINGLE : opts.words;
   const sep = unspaced ? '' : ' ';
   const out: string[] = [];
   for (let i = 0; i + size <= units.length; i++) out.push(units.slice(i, i + size).join(sep));

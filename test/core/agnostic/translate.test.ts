@@ -109,6 +109,32 @@ describe('checkTranslation (real fastText)', () => {
 
   it('names only reasons from TRANSLATE_DROP_REASONS', () => {
     for (const [, , , reason] of table) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
+    for (const [, , reason] of copyTable) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
+  });
+
+  // A source long enough for the copy check (33 word 4-grams), and French for its first two sentences.
+  const longSource = 'The old library in the city centre opens early on weekdays and closes late on Fridays. Many farmers in the valley grow apples and pears. Scientists believe the lake was formed by a glacier many thousands of years ago.';
+  const frFirstTwo = 'La vieille bibliothèque du centre-ville ouvre tôt en semaine et ferme tard le vendredi. De nombreux agriculteurs de la vallée cultivent des pommes et des poires.';
+  const frAll = `${frFirstTwo} Les scientifiques pensent que le lac a été formé par un glacier il y a plusieurs milliers d’années.`;
+  const copyTable: Array<[string, string, string | null]> = [
+    ['a whole translation is kept', frAll, null],
+    ['a translation that keeps a four-word English title is kept', frAll.replace('un glacier', 'le glacier « Many Thousands Years Ago »'), null],
+    ['the last sentence left in English (fastText still says French)', `${frFirstTwo} Scientists believe the lake was formed by a glacier many thousands of years ago.`, 'translate_copied_source'],
+    ['a whole translation with the last source sentence after it', `${frAll} Scientists believe the lake was formed by a glacier many thousands of years ago.`, 'translate_copied_source'],
+  ];
+  it.each(copyTable)('copy check: %s', (_name, text, reason) => {
+    const verdict = checkTranslation({ text, finishReason: 'stop', slots: [] }, { langId, expectedLabel: 'fr', source: longSource });
+    expect(verdict).toEqual(reason === null ? { keep: true } : { keep: false, reason });
+    // Without the source the check cannot run: only the other checks decide.
+    expect(checkTranslation({ text, finishReason: 'stop', slots: [] }, { langId, expectedLabel: 'fr' })).toEqual({ keep: true });
+  });
+
+  it('copy check: a short source may be kept as it is (too few word 4-grams to judge)', () => {
+    const source = 'See the Eiffel Tower Paris page.';
+    expect(checkTranslation({ text: 'Voir la page sur la tour Eiffel à Paris, en France.', finishReason: 'stop', slots: [] }, { langId, expectedLabel: 'fr', source })).toEqual({ keep: true });
+    const copied = `Voici : ${source} Voir la page, en France, sur la tour.`;
+    expect(checkTranslation({ text: copied, finishReason: 'stop', slots: [] }, { langId, expectedLabel: 'fr', source })).toEqual({ keep: true });
+    expect(checkTranslation({ text: copied, finishReason: 'stop', slots: [] }, { langId, expectedLabel: 'fr', source, minCopyShingles: 1, minProseLetters: 1 })).toEqual({ keep: false, reason: 'translate_copied_source' });
   });
 
   it('an echo of the principles passes every other check (their sample markers ⟦P0⟧, ⟦P1⟧ fit two slots)', () => {
