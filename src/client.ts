@@ -146,7 +146,7 @@ const TASK_QUEUE_TYPE_ACTIVITY = 2;
 export interface SetBuildOptions {
   /** Fleet-wide LLM calls per second: the server-side rate limit of the build's LLM task queue. */
   rate?: number;
-  /** Ceiling of LLM calls in flight per stage. */
+  /** Cap on one stage's LLM calls in flight across all workers (control.concurrency), split across its batches. */
   concurrency?: number;
   /** New budget in USD; raising it past the spend resumes a budget-paused build. */
   budget?: number;

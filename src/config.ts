@@ -127,6 +127,14 @@ const controlSchema = z.object({
   reviewAfter: z.record(z.string(), z.number().int().positive()).default({}),
   /** Stop drawing after quota × this many candidates (0 = draw until the source runs out): bounds the cost of a model that fails the gates. */
   maxDrawFactor: z.number().nonnegative().default(0),
+  /**
+   * Cap on one stage's LLM calls in flight across all workers, split exactly across its batches; `ultralink set
+   * --concurrency` changes it live. Unset: a stage is bounded by the workers' slots (llm.concurrency each), the
+   * rate limit and AIMD, and may use any free slot.
+   */
+  concurrency: z.number().int().positive().optional(),
+  /** Draw positions per batch child workflow: bounds each batch's history (about 6 events per item). */
+  batchSize: z.number().int().positive().default(50),
   /** Adaptive concurrency on 429s: multiply by decreaseFactor, add increase per clean call, never below minConcurrency. */
   aimd: z
     .object({

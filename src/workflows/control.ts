@@ -17,6 +17,11 @@ export interface ControlSettings {
   unpauses?: number;
   /** A budget is set, so batches report their spend (without one they send nothing, sparing the build's history). */
   budgeted?: boolean;
+  /**
+   * Set by a stage for its batches only: the calls in flight one batch may hold, the stage's concurrency split
+   * across the batches it runs, so that the stage as a whole keeps to `concurrency`.
+   */
+  batchShare?: number;
   /** Bumped on every change: a child ignores settings older than what it holds. */
   version: number;
 }
@@ -57,6 +62,12 @@ export const controlSignal = defineSignal<[ControlSettings]>('control');
 export const spendSignal = defineSignal<[SpendReport]>('spend');
 /** The build's control state (stages expose theirs inside their own `progress` query). */
 export const controlQuery = defineQuery<BuildControlProgress>('control');
+
+/** A stage's explicit cap on its calls in flight: set live, else from config (`control.concurrency`), else none. */
+export function stageCap(control: ControlSettings, config: { control: { concurrency?: number } }): number | undefined {
+  const cap = control.concurrency ?? config.control.concurrency;
+  return cap === undefined ? undefined : Math.max(1, cap);
+}
 
 /** Settings of a build that nobody has touched. */
 export function initialControl(): ControlSettings {

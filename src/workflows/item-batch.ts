@@ -10,7 +10,7 @@ import type { CallOutcome } from '../activities/llm';
 import type { Config } from '../config';
 import { planFollowUps, planNextTurn, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
-import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, type ControlSettings } from './control';
+import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, stageCap, type ControlSettings } from './control';
 import { llmActivities, llmItemActivities, workActivities } from './proxies';
 
 /** The LLM stages that run under the exact-quota fan-out. */
@@ -97,14 +97,16 @@ class LlmGate {
     reportSpend(this.input, this.promptTokens, this.completionTokens);
   }
 
-  /** The configured or live-set ceiling. */
+  /** The stage's cap (live-set or configured), else one worker's slots: the scale of the AIMD state. */
   ceiling(): number {
-    return Math.max(1, this.control.concurrency ?? this.config.llm.concurrency);
+    return stageCap(this.control, this.config) ?? Math.max(1, this.config.llm.concurrency);
   }
 
-  /** Calls allowed in flight now. */
+  /** Calls allowed in flight now: the batch's share of the stage's concurrency, scaled down as its AIMD falls on 429s. */
   slots(): number {
-    return Math.min(this.ceiling(), aimdSlots(this.aimd));
+    const slots = Math.min(this.ceiling(), aimdSlots(this.aimd));
+    const share = this.control.batchShare;
+    return share === undefined ? slots : Math.max(1, Math.floor((share * slots) / this.ceiling()));
   }
 
   /** Takes newer live settings; a pause reaches running dialogues too, which stop before their next call. */
@@ -166,7 +168,7 @@ function reportSpend(input: BatchInput, prompt: number, completion: number): voi
     .catch(() => undefined);
 }
 
-/** Items of one batch in flight at once. */
+/** Items of one batch in flight at once, in batches started before the stage split its concurrency. */
 function itemConcurrency(config: Config): number {
   return Math.max(1, Math.min(16, config.llm.concurrency));
 }
@@ -180,7 +182,9 @@ export async function itemBatchWorkflow(input: BatchInput): Promise<BatchResult>
   setHandler(controlSignal, (c) => {
     gate.setControl(c);
   });
-  const outcomes = await mapConcurrent(positions, itemConcurrency(config), (p) => processItem(input, gate, order(p)));
+  // With a share from the stage the gate alone bounds the calls, so every item may wait at it (its share can grow).
+  const width = input.control?.batchShare !== undefined ? positions.length : itemConcurrency(config);
+  const outcomes = await mapConcurrent(positions, width, (p) => processItem(input, gate, order(p)));
   gate.reportSpend(true);
   await workActivities(config).recordBatch({
     buildId: input.buildId,

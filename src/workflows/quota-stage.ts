@@ -4,12 +4,12 @@
  * A batch is admitted only while kept + in-flight positions < quota, so the kept items are always the
  * shortest prefix of the draw order holding `quota` keepers, whatever the completion order (deterministic).
  */
-import { condition, continueAsNew, defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, getExternalWorkflowHandle, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
 import { emptyStats, mergeFunnels, type Funnel, type StepStats } from '../core/stats';
 import { stageWorkflowId } from '../names';
 import { BUILD_KEY, DONE_KEY, LANGUAGE_KEY, PROGRESS_KEY, STAGE_KEY, STATE_KEY } from '../search-attributes';
-import { aimdSlots, controlSignal, executeControlled, initialControl, newerControl, type ControlSettings } from './control';
+import { aimdSlots, controlSignal, executeControlled, initialControl, newerControl, stageCap, type ControlSettings } from './control';
 import { itemBatchWorkflow, type BatchResult, type ItemStage, type StageSource } from './item-batch';
 
 export interface QuotaStageInput {
@@ -76,9 +76,6 @@ export interface QuotaStageProgress {
   rateLimited: number;
 }
 
-/** Positions one batch child processes at most (bounds each child's history: about 6 events per item, 5.7 per dialogue measured). */
-const BATCH_SIZE = 50;
-
 /** Live counters of a stage, for the UI and `ultralink status`. */
 export const progressQuery = defineQuery<QuotaStageProgress>('progress');
 
@@ -93,9 +90,9 @@ export function reviewCap(reviewAfter: number | undefined, reviewed: boolean, ke
   return Math.max(0, reviewAfter - kept - inFlightPositions);
 }
 
-/** Size of the next batch: never more positions than could still be needed, nor more than remain. */
-export function nextBatchSize(quota: number, kept: number, inFlightPositions: number, sourceCount: number, nextDraw: number): number {
-  return Math.max(0, Math.min(BATCH_SIZE, quota - kept - inFlightPositions, sourceCount - nextDraw));
+/** Size of the next batch: at most `batchSize`, never more positions than could still be needed, nor more than remain. */
+export function nextBatchSize(batchSize: number, quota: number, kept: number, inFlightPositions: number, sourceCount: number, nextDraw: number): number {
+  return Math.max(0, Math.min(batchSize, quota - kept - inFlightPositions, sourceCount - nextDraw));
 }
 
 /** Adds one batch's counts into the state; the stage step keeps total = kept + dropped. */
@@ -138,10 +135,17 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   const reviewAfter = stage === 'chat_specific' ? config.control.reviewAfter[lang] : undefined;
   let reviewing = false;
   let reviewUnpauses = 0;
-  const ceiling = () => Math.max(1, control.concurrency ?? config.llm.concurrency);
+  const ceiling = () => stageCap(control, config) ?? Math.max(1, config.llm.concurrency);
   const concurrency = () => Math.min(ceiling(), aimdSlots(state.aimd ?? ceiling()));
   const paused = () => control.paused || reviewing;
-  const batchControl = (): ControlSettings => ({ ...control, paused: paused(), version: batchVersion });
+  // An explicit cap (control.concurrency or `set --concurrency`) is split across the batches running: each holds a
+  // share, re-sent when the number of batches or the cap moves it (as the last batches finish, those left get more).
+  // Without one, batches take any free worker slot (no share): splitting would idle the slots of a batch's tail.
+  // Runs started before the split keep their batches unshared, to replay as they ran.
+  const splitsConcurrency = patched('stage-wide-concurrency');
+  const shareFor = (running: number) => (stageCap(control, config) === undefined ? undefined : Math.max(1, Math.floor(concurrency() / Math.max(1, running))));
+  let share: number | undefined;
+  const batchControl = (): ControlSettings => ({ ...control, paused: paused(), version: batchVersion, batchShare: share });
   const inflight = new Map<number, number>(); // first draw position -> batch size
   const finished: Array<{ from: number; result?: BatchResult; error?: unknown }> = [];
   let batchesThisRun = 0;
@@ -192,10 +196,10 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   };
   report();
   // Forwarded whole to every batch in flight; a batch that just finished ignores it (the signal fails, harmlessly).
-  const forward = () => {
+  const forward = (targets: Iterable<number> = inflight.keys()) => {
     batchVersion += 1;
     const settings = batchControl();
-    for (const from of inflight.keys()) {
+    for (const from of targets) {
       getExternalWorkflowHandle(stageWorkflowId(buildId, lang, stage, from))
         .signal(controlSignal, settings)
         .catch(() => undefined);
@@ -205,6 +209,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
     const next = newerControl(control, c);
     if (next === control) return;
     control = next;
+    if (splitsConcurrency) share = shareFor(inflight.size);
     if (reviewing && (control.unpauses ?? 0) > reviewUnpauses) {
       reviewing = false;
       state.reviewed = true;
@@ -216,17 +221,31 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
 
   // A draw cap makes a stage whose model keeps failing the gates stop as `exhausted` instead of reading the whole source.
   const factor = config.control.maxDrawFactor;
+  // Builds started before batchSize was configurable lack it in their recorded config: they ran with 50.
+  const batchSize = config.control.batchSize ?? 50;
   const drawLimit = filterAll || factor <= 0 ? source.count : Math.min(source.count, Math.ceil(quota * factor));
   // History stays bounded at any scale: once a new run is suggested, admit no more batches, drain, hand over.
   const handOver = () => workflowInfo().continueAsNewSuggested || (input.continueAsNewAfterBatches !== undefined && batchesThisRun >= Math.max(1, input.continueAsNewAfterBatches));
   const admissible = (): number => {
     if (paused() || inflight.size >= maxBatchesInFlight(concurrency()) || handOver()) return 0;
     const inFlightPositions = [...inflight.values()].reduce((n, s) => n + s, 0);
-    return Math.min(nextBatchSize(quota, state.kept, inFlightPositions, drawLimit, state.nextDraw), reviewCap(reviewAfter, state.reviewed ?? false, state.kept, inFlightPositions));
+    return Math.min(nextBatchSize(batchSize, quota, state.kept, inFlightPositions, drawLimit, state.nextDraw), reviewCap(reviewAfter, state.reviewed ?? false, state.kept, inFlightPositions));
   };
   for (;;) {
+    const running = [...inflight.keys()];
+    const admitted: Array<{ from: number; size: number }> = [];
     for (let size = admissible(); size > 0; size = admissible()) {
-      const from = state.nextDraw;
+      admitted.push({ from: state.nextDraw, size });
+      inflight.set(state.nextDraw, size);
+      state.nextDraw += size;
+      state.batches += 1;
+      batchesThisRun += 1;
+    }
+    if (splitsConcurrency && shareFor(inflight.size) !== share) {
+      share = shareFor(inflight.size);
+      if (running.length > 0) forward(running);
+    }
+    for (const { from, size } of admitted) {
       // All admitted batches start in one workflow task; completions arrive in any order through `finished`.
       void executeControlled(
         itemBatchWorkflow,
@@ -240,10 +259,6 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
         (result) => finished.push({ from, result }),
         (error: unknown) => finished.push({ from, error }),
       );
-      inflight.set(from, size);
-      state.nextDraw += size;
-      state.batches += 1;
-      batchesThisRun += 1;
     }
     if (inflight.size === 0) {
       if (!reviewing && reviewAfter !== undefined && !state.reviewed && state.kept >= reviewAfter && state.kept < quota) {
@@ -265,7 +280,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
     }
     report();
   }
-  const more = nextBatchSize(quota, state.kept, 0, drawLimit, state.nextDraw) > 0;
+  const more = nextBatchSize(batchSize, quota, state.kept, 0, drawLimit, state.nextDraw) > 0;
   if (more && handOver()) {
     await continueAsNew<typeof quotaStageWorkflow>({ ...input, state, control });
   }

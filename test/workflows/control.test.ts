@@ -264,6 +264,31 @@ describe('live control of a running build', () => {
     }
   }, 150_000);
 
+  it('control.concurrency caps the whole stage, not each batch: the batches in flight share it', async () => {
+    fake.reset();
+    fake.setFaults({ latencyMs: [300, 500] });
+    const dialogues = 16;
+    const dir = testDir('control-stage-cap');
+    // A cap of 8 runs two batches; of 8 positions each, they would hold 16 dialogues at once if each had the whole 8.
+    // The worker has 32 slots to spare, so only the stage's own cap can hold the calls to 8.
+    const input = mergeConfigInput({ ...TINY_THRESHOLDS, languages: { en: { dump: writeTinyDump(dir, 'en', 12), chatSpecific: dialogues } } }, { control: { batchSize: 8, concurrency: 8 }, llm: { concurrency: 32 } }) as ConfigInput;
+    const config = testConfig(dir, fake.url, input);
+    const worker = await startWorker(config);
+    try {
+      const client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      const result = await waitForBuild(client, buildId);
+      expect(result.dataset.files).toMatchObject({ 'en_chat_specific.jsonl': dialogues });
+      expect(lines(await datasetText(dir, buildId))).toBe(dialogues);
+      expect((await stageProgress(client, buildId)).batches).toBeGreaterThanOrEqual(2);
+      const overlap = maxOverlap(chatCalls());
+      expect(overlap).toBeLessThanOrEqual(8);
+      expect(overlap).toBeGreaterThanOrEqual(4);
+    } finally {
+      await worker.stop();
+    }
+  }, 150_000);
+
   it('set --rate stores a fleet-wide rate limit on the LLM task queue', async () => {
     fake.reset();
     fake.setFaults({ latencyMs: [150, 400] });

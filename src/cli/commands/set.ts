@@ -17,7 +17,7 @@ export function registerSet(program: Command): void {
       .command('set <id>')
       .description('change a running build: fleet-wide LLM rate, per-stage LLM concurrency, budget')
       .option('--rate <perSecond>', 'LLM activity starts per second across all workers (task-queue rate limit; a dialogue is one activity)', positive('rate'))
-      .option('--concurrency <n>', 'LLM calls in flight per stage', positive('concurrency'))
+      .option('--concurrency <n>', 'LLM calls in flight per stage across all workers (control.concurrency); running items finish their calls', positive('concurrency'))
       .option('--budget <usd>', 'estimated spend at which the build pauses; raising it resumes a budget pause', positive('budget')),
   ).action(async (id: string, opts: { config?: string; rate?: number; concurrency?: number; budget?: number }) => {
     if (opts.rate === undefined && opts.concurrency === undefined && opts.budget === undefined) throw new Error('nothing to set: give --rate, --concurrency or --budget');
