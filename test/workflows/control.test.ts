@@ -10,7 +10,7 @@ import { buildControl, listBuilds, pauseBuild, resumeBuild, setBuild, startBuild
 import { mergeConfigInput, resolveConfig, type ConfigInput } from '../../src/config';
 import { stageWorkflowId } from '../../src/names';
 import { createFsStorage } from '../../src/storage/fs-storage';
-import { aimdNext, BuildControl, carryOver, newerControl } from '../../src/workflows/control';
+import { aimdNext, BuildControl, carryOver, newerControl, type BuildControlProgress } from '../../src/workflows/control';
 import type { QuotaStageProgress } from '../../src/workflows/quota-stage';
 import { startFakeOpenAi, type FakeLogEntry, type FakeOpenAi } from '../support/fake-openai';
 import { llmDrained, startWorker, testClient, testConfig, testDir, waitUntil } from '../support/harness';
@@ -115,6 +115,11 @@ async function stageProgress(client: Client, buildId: string): Promise<QuotaStag
   return client.workflow.getHandle(stageWorkflowId(buildId, 'en', 'chat_specific')).query<QuotaStageProgress>('progress');
 }
 
+/** Waits until the build's control query reports `state` (the build may not answer queries yet at first). */
+async function waitForState(client: Client, buildId: string, state: BuildControlProgress['state'], ms: number): Promise<void> {
+  await waitUntil(async () => (await buildControl(client, buildId).catch(() => undefined))?.state === state, ms, `state ${state}`);
+}
+
 function lines(text: string): number {
   return text.split('\n').filter((l) => l.length > 0).length;
 }
@@ -180,7 +185,7 @@ describe('live control of a running build', () => {
     try {
       const client = await testClient(config);
       const { buildId } = await startBuild(client, config);
-      await waitUntil(async () => (await buildControl(client, buildId).catch(() => undefined))?.state === 'budget_paused', 90_000, 'the budget pause');
+      await waitForState(client, buildId, 'budget_paused', 90_000);
       const quietFrom = await llmDrained(fake);
       const control = await buildControl(client, buildId);
       expect(control).toMatchObject({ state: 'budget_paused', budgetPaused: true, userPaused: false, budgetUsd: 0.000_001 });
@@ -212,7 +217,7 @@ describe('live control of a running build', () => {
     try {
       const client = await testClient(config);
       const { buildId } = await startBuild(client, config);
-      await waitUntil(async () => (await buildControl(client, buildId).catch(() => undefined))?.state === 'budget_paused', 90_000, 'the budget pause');
+      await waitForState(client, buildId, 'budget_paused', 90_000);
       await llmDrained(fake);
       // A budget set on the run (still below the spend) must outlive it, as must the spend.
       const spent = (await buildControl(client, buildId)).spentUsd;
@@ -222,7 +227,7 @@ describe('live control of a running build', () => {
 
       const resumed = await resumeBuild(client, buildId);
       expect(resumed.carried).toEqual({ spentUsd: spent, budgetUsd: spent / 2 });
-      await waitUntil(async () => (await buildControl(client, buildId).catch(() => undefined))?.state === 'budget_paused', 30_000, 'the resumed run to start budget-paused');
+      await waitForState(client, buildId, 'budget_paused', 30_000);
       expect(await buildControl(client, buildId)).toMatchObject({ budgetUsd: spent / 2, spentUsd: spent });
       await new Promise((r) => setTimeout(r, 2_000));
       expect(chatCalls()).toHaveLength(callsBefore);
