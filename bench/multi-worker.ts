@@ -7,7 +7,11 @@
  * It also measures what the capacity model (docs/capacity.md) needs: history events, payload bytes and
  * activities per dialogue, from the histories of a finished build.
  *
- *   npx tsx bench/multi-worker.ts [--dialogues=400] [--concurrency=64] [--latency=300] [--sweep=100,30] [--workers=1,2,4] [--db=file|memory]
+ *   npx tsx bench/multi-worker.ts [--dialogues=400] [--concurrency=64] [--latency=300] [--sweep=100,30] [--workers=1,2,4] [--db=file|memory] [--repeat=1]
+ *
+ * Each Temporal run at the main latency is followed at once by a plain-loop run over the same segments, and its
+ * ratio is taken against that run: on a shared host throughput drifts by ±10% over minutes, so runs made apart
+ * are not comparable. `--repeat=N` does the worker counts N times over and prints each count's ratios.
  *
  * Prints a table and writes bench/out/multi-worker.json. Throughput is taken over the LLM window of a build
  * (first chat request to last answer), so knowledge extraction and assembly, identical in both, are excluded.
@@ -46,6 +50,7 @@ const WORKER_COUNTS = arg('workers', '1,2,4').split(',').map(Number);
 const SWEEP_WORKERS = Number(arg('sweep-workers', '2'));
 /** `file`: SQLite on disk, as `ultralink server` runs it; `memory`: no disk writes (isolates the write path). */
 const DB = arg('db', 'file');
+const REPEAT = Math.max(1, Number(arg('repeat', '1')));
 /** About three segments per tiny article; the margin covers drops and the quota's top-up draws. */
 const ARTICLES = Math.ceil((DIALOGUES * 1.3) / 3);
 
@@ -62,6 +67,8 @@ interface Row {
   ideal: number;
   /** Cores used over the LLM window, per process. */
   cpu: Record<string, number>;
+  /** Dialogues/s of the plain loop run right after this one, over the same segments. */
+  pairedPlain?: number;
 }
 
 /** Cumulative CPU seconds of a process (user + system) from /proc; 0 when it is gone. */
@@ -308,7 +315,7 @@ function fmt(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
-function printTable(rows: Row[], plain: Row | undefined): void {
+function printTable(rows: Row[]): void {
   const head = ['run', 'workers', 'conc', 'lat ms', 'dialogues', 'calls', 'window s', 'dlg/s', 'calls/s', 'ideal', '% ideal', '÷ plain', 'cores: server / workers / bench'];
   const lines = rows.map((r) => [
     r.label,
@@ -322,7 +329,7 @@ function printTable(rows: Row[], plain: Row | undefined): void {
     fmt(r.callsPerS),
     fmt(r.ideal),
     `${fmt((100 * r.callsPerS) / r.ideal, 0)}%`,
-    plain && r.latencyMs === plain.latencyMs && r !== plain ? fmt(r.dialoguesPerS / plain.dialoguesPerS, 2) : '-',
+    r.pairedPlain === undefined ? '-' : fmt(r.dialoguesPerS / r.pairedPlain, 2),
     cpuCell(r.cpu),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -349,7 +356,6 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
   const rows: Row[] = [];
-  let plain: Row | undefined;
   let costs: Awaited<ReturnType<typeof historyCosts>> | undefined;
   let costBuild: { dialogues: number; calls: number } | undefined;
   try {
@@ -358,32 +364,36 @@ async function main(): Promise<void> {
     writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
     const dump = writeUniqueDump(scratch, ARTICLES);
     let seed = 100;
-    for (const n of [...new Set([...WORKER_COUNTS, SWEEP.length ? SWEEP_WORKERS : WORKER_COUNTS[0]!])]) {
-      const dir = path.join(scratch, `w${n}`);
-      mkdirSync(dir, { recursive: true });
-      const base = { dir, dump, address: server.address, llmUrl: fake.url, queues: `w${n}` };
-      const workers = await startWorkers(buildConfig({ ...base, seed }), n, dir, bundlePath);
-      const pids: Record<string, number> = { 'temporal server': server.process.pid!, 'bench (client + fake LLM)': process.pid };
-      workers.forEach((w, i) => (pids[`worker ${i + 1}`] = w.pid!));
-      try {
-        const latencies = [...(WORKER_COUNTS.includes(n) ? [LATENCY] : []), ...(n === SWEEP_WORKERS ? SWEEP : [])];
-        for (const latencyMs of latencies) {
-          const config = buildConfig({ ...base, seed: seed++ });
-          log(`${n} worker(s), latency ${latencyMs} ms: building ${DIALOGUES} dialogues`);
-          const { row, buildId } = await temporalRun({ label: `temporal, ${n} worker${n > 1 ? 's' : ''}`, client, config, fake, latencyMs, workers: n, pids });
-          rows.push(row);
-          if (n === WORKER_COUNTS[0] && latencyMs === LATENCY) {
-            costs = await historyCosts(client, config, buildId);
-            costBuild = { dialogues: row.dialogues, calls: row.calls };
+    for (let rep = 0; rep < REPEAT; rep++) {
+      for (const n of [...new Set([...WORKER_COUNTS, SWEEP.length && rep === 0 ? SWEEP_WORKERS : WORKER_COUNTS[0]!])]) {
+        const dir = path.join(scratch, `r${rep}w${n}`);
+        mkdirSync(dir, { recursive: true });
+        const base = { dir, dump, address: server.address, llmUrl: fake.url, queues: `w${n}` };
+        const workers = await startWorkers(buildConfig({ ...base, seed }), n, dir, bundlePath);
+        const pids: Record<string, number> = { 'temporal server': server.process.pid!, 'bench (client + fake LLM)': process.pid };
+        workers.forEach((w, i) => (pids[`worker ${i + 1}`] = w.pid!));
+        try {
+          const latencies = [...(WORKER_COUNTS.includes(n) ? [LATENCY] : []), ...(n === SWEEP_WORKERS && rep === 0 ? SWEEP : [])];
+          for (const latencyMs of latencies) {
+            const config = buildConfig({ ...base, seed: seed++ });
+            log(`${n} worker(s), latency ${latencyMs} ms: building ${DIALOGUES} dialogues`);
+            const { row, buildId } = await temporalRun({ label: `temporal, ${n} worker${n > 1 ? 's' : ''}`, client, config, fake, latencyMs, workers: n, pids });
+            rows.push(row);
+            if (latencyMs !== LATENCY) continue;
+            if (costs === undefined) {
+              costs = await historyCosts(client, config, buildId);
+              costBuild = { dialogues: row.dialogues, calls: row.calls };
+            }
             const manifestKey = `builds/${buildId}/en/segments/manifest.json`;
             const manifest = JSON.parse(readFileSync(path.join(dir, 'data', manifestKey), 'utf8')) as { total: number };
             log(`plain async loop, latency ${latencyMs} ms`);
-            plain = await plainLoop({ fake, config: buildConfig({ ...base, seed: seed++ }), segmentsKey: manifestKey, segments: manifest.total, latencyMs });
+            const plain = await plainLoop({ fake, config: buildConfig({ ...base, seed: seed++ }), segmentsKey: manifestKey, segments: manifest.total, latencyMs });
+            row.pairedPlain = plain.dialoguesPerS;
             rows.push(plain);
           }
+        } finally {
+          await stopWorkers(workers);
         }
-      } finally {
-        await stopWorkers(workers);
       }
     }
   } finally {
@@ -394,8 +404,15 @@ async function main(): Promise<void> {
   }
 
   console.log(`\nmulti-worker bench (dev server SQLite: ${DB}): ${DIALOGUES} dialogues per run (maxTurns 2), LLM concurrency ${CONCURRENCY} split across workers, fake LLM latency fixed;`);
-  console.log(`${os.cpus().length} cores (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}). ideal = concurrency ÷ latency; ÷ plain = dialogues/s over the plain loop's.\n`);
-  printTable(rows, plain);
+  console.log(`${os.cpus().length} cores (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}). ideal = concurrency ÷ latency; ÷ plain = dialogues/s over the plain loop run right after, on the same segments.\n`);
+  printTable(rows);
+  const paired = new Map<string, number[]>();
+  for (const r of rows) if (r.pairedPlain !== undefined) paired.set(r.label, [...(paired.get(r.label) ?? []), r.dialoguesPerS / r.pairedPlain]);
+  console.log(`\n÷ paired plain loop, per worker count (${REPEAT} run${REPEAT > 1 ? 's' : ''} each):`);
+  for (const [label, ratios] of paired) {
+    const sorted = [...ratios].sort((a, b) => a - b);
+    console.log(`  ${label.padEnd(20)} ${ratios.map((x) => fmt(x, 2)).join(' / ')}   median ${fmt(sorted[Math.floor(sorted.length / 2)]!, 2)}`);
+  }
   if (costs && costBuild) {
     console.log(`\nhistory of the ${costBuild.dialogues}-dialogue build (${costBuild.calls} LLM calls):`);
     for (const [group, g] of Object.entries(costs)) {
