@@ -70,7 +70,7 @@ function isUnspaced(text: string): boolean {
 function shingles(text: string, unspaced: boolean, opts: ShingleOptions): string[] {
   const words = text.toLowerCase().match(LETTERS) ?? [];
   // Shingles of the same kind on both sides, decided by the output, so a zh output is compared letter-wise to zh instructions.
-  const units = unspaced ? [...words.join('')] : words.filter((w) => [...w].length >= opts.minWordLength);
+  const units = unspaced ? [...words.join('')] : opts.minWordLength <= 1 ? words : words.filter((w) => [...w].length >= opts.minWordLength);
   const size = unspaced ? ECHO_CHAR_SHINGLE : opts.words;
   const sep = unspaced ? '' : ' ';
   const out: string[] = [];
