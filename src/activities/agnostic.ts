@@ -20,7 +20,8 @@ import { buildPrefix, stageKey } from '../names';
 import { loadPack } from '../prompts/load';
 import { getJson, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
-import { addCallCost, callGateway, type CallOutcome } from './llm';
+import { addCallCost, type CallOutcome } from '../llm/cost';
+import { callGateway } from './llm';
 
 /** A prepared item set: its shard manifest and item count. */
 export interface SourceSet {

@@ -18,7 +18,8 @@ import { stageKey } from '../names';
 import { loadDialoguePack } from '../prompts/load';
 import { getJson, putJson } from '../storage/json';
 import type { BuildContext } from './build-context';
-import { addCallCost, callGateway, type CallOutcome } from './llm';
+import { addCallCost, type CallOutcome } from '../llm/cost';
+import { callGateway } from './llm';
 
 export interface TurnInput {
   buildId: string;

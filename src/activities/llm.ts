@@ -26,26 +26,6 @@ export interface LlmActivityDeps {
   storage: Storage;
 }
 
-/** LLM spend of one activity execution (calls actually sent; a cache hit or stored outcome is 0 calls). */
-export interface CallOutcome {
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** 429s the call met before it succeeded (drives adaptive concurrency; not stored). */
-  rateLimited?: number;
-}
-
-/**
- * Adds one call's spend to an item's. Every call of an activity attempt reports the 429s of the attempts
- * before it, so the item keeps the largest count rather than a sum.
- */
-export function addCallCost(total: CallOutcome, call: CallOutcome): void {
-  total.calls += call.calls;
-  total.promptTokens += call.promptTokens;
-  total.completionTokens += call.completionTokens;
-  if (call.rateLimited) total.rateLimited = Math.max(total.rateLimited ?? 0, call.rateLimited);
-}
-
 /** Heartbeat details of an LLM call: 429s met by earlier attempts of this activity. */
 interface CallHeartbeat {
   rateLimited: number;

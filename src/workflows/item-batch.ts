@@ -6,8 +6,8 @@
  */
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DialogueOutcome } from '../activities/dialogue';
-import type { CallOutcome } from '../activities/llm';
 import type { Config } from '../config';
+import { addCallCost, type CallOutcome } from '../llm/cost';
 import { planFollowUps, planNextTurn, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
 import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, stageCap, type ControlSettings } from './control';
@@ -56,7 +56,7 @@ export interface BatchResult {
 }
 
 /** The outcome of one item: a dialogue's has every field an item can have (a judgement or translation never ends early). */
-type ItemOutcome = Omit<DialogueOutcome, 'rateLimited'> & { sourceIndex: number };
+type ItemOutcome = DialogueOutcome & { sourceIndex: number };
 
 /**
  * Admission of the batch's LLM calls: none starts while paused, at most the live concurrency run at once,
@@ -234,12 +234,12 @@ async function runDialogueByCalls(input: BatchInput, gate: LlmGate, segmentIndex
     const kind: QuestionKind | 'end' = turn === 0 ? 'initial' : plan(turn);
     if (kind === 'end') break;
     const question = await gate.run(() => llm.askQuestion({ ...base, turn, kind }));
-    add(out, question);
+    addCallCost(out, question);
     if (question.ok) {
       // The plan is seeded, not content-driven: whether this turn is the last is known before its answer.
       const finalKinds = answerSaves && plan(turn + 1) === 'end' ? [...kinds, kind] : undefined;
       const answer = await gate.run(() => llm.giveAnswer({ ...base, turn, kind, finalKinds }));
-      add(out, answer);
+      addCallCost(out, answer);
       if (answer.ok) {
         kinds.push(kind);
         saved = finalKinds !== undefined;
@@ -264,7 +264,7 @@ async function runJudge(input: BatchInput, gate: LlmGate, sourceIndex: number): 
   const out: ItemOutcome = { sourceIndex, kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
   for (let attempt = 0; attempt <= config.agnostic.judgeRetries; attempt++) {
     const verdict = await gate.run(() => llm.judgeConversation({ buildId, lang, sourceKey: source.manifestKey, sourceIndex, attempt }));
-    add(out, verdict);
+    addCallCost(out, verdict);
     if (verdict.outcome === 'unparsable') continue;
     return verdict.outcome === 'keep' ? { ...out, kept: true } : { ...out, reason: verdict.reason };
   }
@@ -290,7 +290,7 @@ async function runTranslationByCalls(input: BatchInput, gate: LlmGate, sourceInd
     let reason: string | undefined;
     for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
       const r = await gate.run(() => llm.translateField({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex, field, attempt }));
-      add(out, r);
+      addCallCost(out, r);
       reason = r.ok ? undefined : r.reason;
       if (r.ok) break;
     }
@@ -298,12 +298,6 @@ async function runTranslationByCalls(input: BatchInput, gate: LlmGate, sourceInd
   }
   await work.saveTranslation({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex, fields });
   return { ...out, kept: true };
-}
-
-function add(out: ItemOutcome, c: CallOutcome): void {
-  out.calls += c.calls;
-  out.promptTokens += c.promptTokens;
-  out.completionTokens += c.completionTokens;
 }
 
 function summarise(stage: ItemStage, from: number, outcomes: ItemOutcome[]): BatchResult {
@@ -315,9 +309,7 @@ function summarise(stage: ItemStage, from: number, outcomes: ItemOutcome[]): Bat
       r.byReason[o.reason ?? 'unknown'] = (r.byReason[o.reason ?? 'unknown'] ?? 0) + 1;
     }
     if (o.endedEarly) r.endedEarly[o.endedEarly] = (r.endedEarly[o.endedEarly] ?? 0) + 1;
-    r.calls += o.calls;
-    r.promptTokens += o.promptTokens;
-    r.completionTokens += o.completionTokens;
+    addCallCost(r, o);
   }
   return r;
 }
