@@ -34,7 +34,7 @@ export class PromptTooLongError extends Error {
 
 export interface Gateway {
   readonly model: string;
-  chat(request: ChatRequest, signal?: AbortSignal): Promise<GatewayResult>;
+  chat(request: ChatRequest): Promise<GatewayResult>;
 }
 
 /** Builds the gateway over a backend and a cache. */
@@ -42,13 +42,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { backend, cache } = deps;
   return {
     model: backend.model,
-    async chat(request, signal) {
+    async chat(request) {
       const promptTokens = deps.countPromptTokens(request);
       if (promptTokens + request.maxTokens > deps.contextWindow) throw new PromptTooLongError(promptTokens, request.maxTokens, deps.contextWindow);
       const key = cacheKey(backend.model, request);
       const hit = await cache.get(key);
       if (hit) return { ...hit, cached: true };
-      const result = await backend.chat(request, signal);
+      const result = await backend.chat(request);
       await cache.put(key, result);
       return { ...result, cached: false };
     },
