@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages, type FilterPack, type JudgeVerdict } from '../core/agnostic/judge';
-import { mask } from '../core/agnostic/mask';
+import { mask, withoutPlaceholders } from '../core/agnostic/mask';
 import { prefilter } from '../core/agnostic/prefilter';
 import { readerFor, type AgnosticItem, type AgnosticSubset, type SourceFormat } from '../core/agnostic/readers';
 import { checkTranslation, parseTranslatePack, renderTranslateMessages, restoreTranslation, translateInstructions, type TranslatePack } from '../core/agnostic/translate';
@@ -112,7 +112,6 @@ const HEARTBEAT_EVERY = 2_000;
 /** Translations grow: cl100k spends up to ~3 tokens on Cyrillic or CJK text per English token. */
 const TRANSLATION_GROWTH = 3;
 const MIN_TRANSLATION_TOKENS = 256;
-const PLACEHOLDERS = /\u27e6P\d+\u27e7/g;
 
 /** Key of one stage item's folder. */
 export function itemDir(buildId: string, lang: string, stage: string, sourceIndex: number): string {
@@ -178,7 +177,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
       await putJson(ctx.storage, key, stored);
       return { ok: stored.ok, reason: stored.reason, calls: spentCalls, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
     };
-    if (!/\p{L}/u.test(masked.replace(PLACEHOLDERS, ''))) return store({ ok: true, text: source, calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
+    if (!/\p{L}/u.test(withoutPlaceholders(masked))) return store({ ok: true, text: source, calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
     const messages = renderTranslateMessages(translatePackOf(input.lang), masked, { subset: item.subset });
     const promptTokens = countPromptTokens({ messages } as ChatRequest);
     const sourceTokens = countTokens(masked);

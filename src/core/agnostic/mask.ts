@@ -101,9 +101,14 @@ export function unmask(translated: string, slots: string[]): Unmasked {
   return { ok: true, text };
 }
 
+/** A masked text with each placeholder replaced by a space: its prose alone. */
+export function withoutPlaceholders(masked: string): string {
+  return masked.replace(EXACT, ' ');
+}
+
 /** Share of a masked text that is prose: letters outside placeholders over all non-space characters once restored. */
 export function proseShare(masked: string, slots: string[]): { letters: number; share: number } {
-  const prose = masked.replace(EXACT, ' ');
+  const prose = withoutPlaceholders(masked);
   const letters = (prose.match(/\p{L}/gu) ?? []).length;
   const total = prose.replace(/\s+/g, '').length + slots.reduce((sum, s) => sum + s.replace(/\s+/g, '').length, 0);
   return { letters, share: total === 0 ? 0 : letters / total };

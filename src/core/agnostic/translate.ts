@@ -9,7 +9,7 @@ import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho } from '../text/echo';
 import type { LangId } from '../text/lang-id';
 import { convertScript, type ScriptConversion } from '../text/script';
-import { proseShare, unmask, type Unmasked } from './mask';
+import { proseShare, unmask, withoutPlaceholders, type Unmasked } from './mask';
 import type { AgnosticSubset } from './readers';
 
 /** Schema of a translation prompt pack (src/prompts/<lang>.translate.yaml). */
@@ -129,13 +129,13 @@ export function checkTranslation(
   const { letters, share } = proseShare(masked, output.slots);
   if (letters < opts.minProseLetters || share < opts.minProseShare) return KEEP;
   // Placeholders are removed so protected code does not sway fastText.
-  const prose = masked.replace(/\u27e6P\d+\u27e7/g, ' ').replace(/\s+/g, ' ').trim();
+  const prose = withoutPlaceholders(masked).replace(/\s+/g, ' ').trim();
   const { lang, score } = options.langId.detect(prose);
   if (lang !== options.expectedLabel && score >= opts.wrongLanguageMinProb) return drop('translate_wrong_language');
   if (options.source !== undefined) {
     // Numbers, placeholders and one-letter symbols (x, f) rightly stay as they are in a translation: not words here.
-    const words = (text: string) => text.replace(/\u27e6P\d+\u27e7|\p{N}+/gu, ' ');
-    const { shared, total } = containment(words(options.source), words(masked), COPY_SHINGLES);
+    const words = (prose: string) => prose.replace(/\p{N}+/gu, ' ');
+    const { shared, total } = containment(words(withoutPlaceholders(options.source)), words(prose), COPY_SHINGLES);
     if (total >= opts.minCopyShingles && shared / total >= opts.maxCopiedShare) return drop('translate_copied_source');
   }
   return KEEP;
