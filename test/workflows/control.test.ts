@@ -115,6 +115,28 @@ async function stageProgress(client: Client, buildId: string): Promise<QuotaStag
   return client.workflow.getHandle(stageWorkflowId(buildId, 'en', 'chat_specific')).query<QuotaStageProgress>('progress');
 }
 
+/** A budget below one call's cost: the first reported call reaches it. */
+const TINY_BUDGET = 0.000_001;
+
+/**
+ * Runs `body` on a build started with TINY_BUDGET once it has paused itself and its calls have drained
+ * (`quietFrom`: when the last one ended); its worker stops afterwards.
+ */
+async function withBudgetPausedBuild(name: string, body: (b: { dir: string; client: Client; buildId: string; quietFrom: number }) => Promise<void>): Promise<void> {
+  fake.reset();
+  fake.setFaults({ latencyMs: [150, 400] });
+  const { dir, config } = controlConfig(name, { control: { budgetUsd: TINY_BUDGET } });
+  const worker = await startWorker(config);
+  try {
+    const client = await testClient(config);
+    const { buildId } = await startBuild(client, config);
+    await waitForState(client, buildId, 'budget_paused', 90_000);
+    await body({ dir, client, buildId, quietFrom: await llmDrained(fake) });
+  } finally {
+    await worker.stop();
+  }
+}
+
 /** Waits until the build's control query reports `state` (the build may not answer queries yet at first). */
 async function waitForState(client: Client, buildId: string, state: BuildControlProgress['state'], ms: number): Promise<void> {
   await waitUntil(async () => (await buildControl(client, buildId).catch(() => undefined))?.state === state, ms, `state ${state}`);
@@ -177,19 +199,10 @@ describe('live control of a running build', () => {
   }, 150_000);
 
   it('budget: the build pauses itself at the budget, says so, and finishes once the budget is raised', async () => {
-    fake.reset();
-    fake.setFaults({ latencyMs: [150, 400] });
-    // Below one call's cost: the first reported call reaches it.
-    const { dir, config } = controlConfig('control-budget', { control: { budgetUsd: 0.000_001 } });
-    const worker = await startWorker(config);
-    try {
-      const client = await testClient(config);
-      const { buildId } = await startBuild(client, config);
-      await waitForState(client, buildId, 'budget_paused', 90_000);
-      const quietFrom = await llmDrained(fake);
+    await withBudgetPausedBuild('control-budget', async ({ dir, client, buildId, quietFrom }) => {
       const control = await buildControl(client, buildId);
-      expect(control).toMatchObject({ state: 'budget_paused', budgetPaused: true, userPaused: false, budgetUsd: 0.000_001 });
-      expect(control.spentUsd).toBeGreaterThanOrEqual(0.000_001);
+      expect(control).toMatchObject({ state: 'budget_paused', budgetPaused: true, userPaused: false, budgetUsd: TINY_BUDGET });
+      expect(control.spentUsd).toBeGreaterThanOrEqual(TINY_BUDGET);
       const progress = await client.workflow.getHandle(buildId).query<{ control: { state: string } }>('progress');
       expect(progress.control.state).toBe('budget_paused');
       const described = await client.workflow.getHandle(buildId).describe();
@@ -204,21 +217,11 @@ describe('live control of a running build', () => {
       const result = await waitForBuild(client, buildId);
       expect(result.dataset.files).toMatchObject({ 'en_chat_specific.jsonl': DIALOGUES });
       expect(await datasetText(dir, buildId)).toBe(baseline);
-    } finally {
-      await worker.stop();
-    }
+    });
   }, 150_000);
 
   it('resume: the budget covers the whole build, with the budget set on the earlier run, and the build is listed once', async () => {
-    fake.reset();
-    fake.setFaults({ latencyMs: [150, 400] });
-    const { dir, config } = controlConfig('control-resume-budget', { control: { budgetUsd: 0.000_001 } });
-    const worker = await startWorker(config);
-    try {
-      const client = await testClient(config);
-      const { buildId } = await startBuild(client, config);
-      await waitForState(client, buildId, 'budget_paused', 90_000);
-      await llmDrained(fake);
+    await withBudgetPausedBuild('control-resume-budget', async ({ dir, client, buildId }) => {
       // A budget set on the run (still below the spend) must outlive it, as must the spend.
       const spent = (await buildControl(client, buildId)).spentUsd;
       await setBuild(client, buildId, { budget: spent / 2 });
@@ -238,9 +241,7 @@ describe('live control of a running build', () => {
       expect(await datasetText(dir, buildId)).toBe(baseline);
       const listed = (await listBuilds(client, 1000)).filter((b) => b.buildId === buildId);
       expect(listed.map((b) => b.status)).toEqual(['COMPLETED']);
-    } finally {
-      await worker.stop();
-    }
+    });
   }, 150_000);
 
   it('set --concurrency 1 caps the LLM calls in flight', async () => {
