@@ -17,5 +17,3 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = err instanceof ConfigError ? 2 : 1;
   }
 }
-
-if (require.main === module || process.argv[1]?.endsWith('ultralink.js')) void main(process.argv);

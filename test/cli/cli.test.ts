@@ -12,6 +12,12 @@ function ultralink(args: string[], cwd: string) {
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
+/** The README's way: `npx ultralink …`, where argv[1] is npm's .bin shim, not bin/ultralink.js. */
+function npxUltralink(args: string[], cwd: string) {
+  const r = spawnSync('npx', ['--no-install', '--prefix', REPO_ROOT, 'ultralink', ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
 describe('ultralink CLI', () => {
   it('--help lists every command', () => {
     const { status, out } = ultralink(['--help'], REPO_ROOT);
@@ -19,6 +25,18 @@ describe('ultralink CLI', () => {
     for (const command of ['server', 'worker', 'run', 'status', 'list', 'cancel', 'doctor', 'demo', 'resume', 'extract', 'stats', 'export']) {
       expect(out).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     }
+  });
+
+  it('runs as the README runs it: `npx ultralink --help` lists the commands, `npx ultralink doctor` with nothing running fails', async () => {
+    const help = npxUltralink(['--help'], REPO_ROOT);
+    expect(help.status).toBe(0);
+    expect(help.out).toMatch(/^\s+demo\b/m);
+    const dir = testDir('npx-doctor');
+    const config = path.join(dir, 'c.yaml');
+    writeFileSync(config, `stateDir: ${dir}\ntemporal: { address: 127.0.0.1:${await freePort()} }\nllm: { baseUrl: http://127.0.0.1:${await freePort()}/v1, model: m, timeoutMs: 2000 }\n`);
+    const doctor = npxUltralink(['doctor', '-c', config], dir);
+    expect(doctor.status).not.toBe(0);
+    expect(doctor.out).toMatch(/FAIL\s+temporal/);
   });
 
   it('doctor with nothing running exits non-zero and names what is missing and how to fix it', async () => {
