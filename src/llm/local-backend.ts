@@ -1,7 +1,7 @@
 /** The embedded LLM backend: a GGUF model run in-process by node-llama-cpp on the CPU, no server and no network. */
 import path from 'node:path';
 import type { ChatHistoryItem, Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { LlmBadRequestError, LlmConnectionError, LlmError } from './errors';
+import { LlmBadRequestError, LlmError } from './errors';
 import type { ChatRequest, ChatResult, FinishReason, LlmBackend } from './types';
 
 export interface LocalBackendOptions {
@@ -15,8 +15,9 @@ export interface LocalBackendOptions {
   /** Name recorded in outputs; defaults to the file name without `.gguf`. */
   model?: string;
   /**
-   * A call (queue wait included) that takes longer fails as retryable, like an HTTP timeout: a dialogue or a
-   * translated item is one long activity, so its start-to-close no longer bounds a single call.
+   * Generation time limit of one call, counted from when it gets a sequence: the call then stops and returns what
+   * it wrote as truncated (`finishReason: 'length'`), as a token limit would. A local model that is slow is not an
+   * outage to wait out: retrying the same deterministic generation would run into the same limit for hours.
    */
   timeoutMs?: number;
 }
@@ -156,14 +157,10 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
     const maxTokens = Math.max(1, Math.min(request.maxTokens, context.contextSize - promptTokens));
     const grammar = request.jsonSchema ? await grammarFor(request.jsonSchema.schema) : undefined;
 
+    const slot = await acquire(signal);
+    // The time limit starts with the generation: waiting for a sequence is not the model being slow.
     const deadline = opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs);
     const abort = deadline && signal ? AbortSignal.any([signal, deadline]) : (deadline ?? signal);
-    let slot: Slot;
-    try {
-      slot = await acquire(abort);
-    } catch (error) {
-      throw deadline?.aborted && !signal?.aborted ? timedOut(opts.timeoutMs!) : error;
-    }
     const meterBefore = slot.chat.sequence.tokenMeter.getState();
     try {
       const response = await slot.chat.generateResponse(history, {
@@ -173,22 +170,25 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
         seed: request.seed,
         grammar,
         signal: abort,
+        // On the time limit, keep what was written (a truncated output the gates count) instead of throwing it away.
+        stopOnAbortSignal: true,
       });
       // The sequence's meter counts every sampled token, including ones the wrapper held back as a possible stop trigger.
       const completionTokens = slot.chat.sequence.tokenMeter.diff(meterBefore).usedOutputTokens;
       const stop = response.metadata.stopReason;
-      if (stop === 'abort') throw signal?.reason ?? new Error('local generation aborted');
+      // Cancellation is not an LLM fault: rethrow the signal's reason (Temporal's CancelledFailure).
+      if (signal?.aborted) throw signal.reason ?? new Error('local generation aborted');
       return {
         content: response.response,
-        finishReason: STOP_REASONS[stop] ?? 'unknown',
+        finishReason: stop === 'abort' ? 'length' : (STOP_REASONS[stop] ?? 'unknown'),
         promptTokens,
         completionTokens,
         model: modelName,
       };
     } catch (error) {
-      // Cancellation is not an LLM fault: rethrow the signal's reason (Temporal's CancelledFailure).
       if (signal?.aborted) throw signal.reason ?? error;
-      if (deadline?.aborted) throw timedOut(opts.timeoutMs!);
+      // The limit ran out before the first token (still reading the prompt): truncated with nothing written.
+      if (deadline?.aborted) return { content: '', finishReason: 'length', promptTokens, completionTokens: slot.chat.sequence.tokenMeter.diff(meterBefore).usedOutputTokens, model: modelName };
       if (error instanceof LlmError) throw error;
       throw new LlmError(`local model generation failed: ${(error as Error).message}`, { retryable: true, code: 'local_generation_failed', cause: error });
     } finally {
@@ -214,7 +214,3 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
   };
 }
 
-/** The error of a local call that ran past its timeout: retryable, as a slow HTTP call is. */
-function timedOut(timeoutMs: number): LlmConnectionError {
-  return new LlmConnectionError(`local model call took longer than llm.timeoutMs (${timeoutMs} ms)`, { retryable: true, code: 'timeout' });
-}
