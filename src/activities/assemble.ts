@@ -13,6 +13,7 @@ import type { DialoguePack } from '../core/dialogue/prompt-pack';
 import { datasetManifestSchema, renderDatasetCard, type DatasetManifest } from '../core/export/card';
 import { stripDocumentWith, templateSplitter } from '../core/export/formats';
 import type { QualityFailure } from '../core/export/quality';
+import { summariseLanguages } from '../core/export/build-summary';
 import { datasetFileName, sidecarFileName, type DatasetStats, type SidecarEntry, type Subset } from '../core/export/stats';
 import type { Funnel } from '../core/stats';
 import type { Config } from '../config';
@@ -61,8 +62,10 @@ export interface AssembleResult {
   qualityPassed: boolean;
   /** Base names of the files that break at least one threshold, sorted. */
   failingFiles: string[];
-  /** One line per broken threshold: `file: threshold value (limit L)`. */
+  /** One line per broken threshold: `file: threshold value (limit L)`; an empty file's line names its drop reasons. */
   qualityFailures: string[];
+  /** Files the build was asked for that came out with fewer than `quality.minRecords` records, sorted. */
+  emptyFiles: string[];
 }
 
 /** Models and prompt-pack versions actually recorded in the assembled items. */
@@ -75,9 +78,13 @@ function note(into: Record<string, Set<string>>, key: string, value: string | un
   if (value) (into[key] ??= new Set()).add(value);
 }
 
-/** The summary line of a broken threshold. */
-function describeFailure(f: QualityFailure): string {
-  return `${f.file}: ${f.threshold} ${f.value} (limit ${f.limit})`;
+/** The summary line of a broken threshold; an empty file also names why its stage dropped what it drew. */
+function describeFailure(f: QualityFailure, stages: readonly StageSummary[]): string {
+  const line = `${f.file}: ${f.threshold} ${f.value} (limit ${f.limit})`;
+  if (f.threshold !== 'minRecords') return line;
+  const row = summariseLanguages({ [f.file]: f.value }, stages).values().next().value?.[0];
+  const why = row?.drops.slice(0, 3).map(([reason, n]) => `${reason} ×${n}`) ?? [];
+  return `${line}: ${why.length > 0 ? `dropped ${why.join(', ')}` : 'nothing was drawn'}`;
 }
 
 /** Assembly activities over the shared build context. */
@@ -143,7 +150,8 @@ export function createAssembleActivities(ctx: BuildContext) {
           quality: { passed: failures.length === 0, failingFiles, failures, reportFiles: [...REPORT_FILES] },
         });
         await ctx.storage.put(`${prefix}/README.md`, renderDatasetCard(manifest, report.stats));
-        return { datasetPrefix: prefix, files, qualityPassed: failures.length === 0, failingFiles, qualityFailures: failures.map(describeFailure) };
+        const emptyFiles = failures.filter((f) => f.threshold === 'minRecords').map((f) => f.file).sort();
+        return { datasetPrefix: prefix, files, qualityPassed: failures.length === 0, failingFiles, qualityFailures: failures.map((f) => describeFailure(f, input.stages)), emptyFiles };
       } finally {
         clearInterval(ticker);
       }

@@ -79,6 +79,17 @@ export function formatCount(n: number | undefined): string {
  * Estimated USD for the tokens: exact when the prompt/completion split is known, otherwise every token at the
  * mean of the two prices (the split is unknown, so neither extreme is assumed).
  */
+/**
+ * How the terminal prices a build: at the config's API prices, or `'local'` for the embedded model, whose calls
+ * cost no money: its rows show tokens only, never a dollar figure that would read as a bill.
+ */
+export type DisplayPricing = Pricing | 'local';
+
+/** The display pricing of a build's LLM config: local when no endpoint is set (the embedded model). */
+export function displayPricing(llm: { baseUrl?: string; pricing: Pricing }): DisplayPricing {
+  return llm.baseUrl === undefined ? 'local' : llm.pricing;
+}
+
 export function estimateCost(p: Pick<StageProgressSnapshot, 'tokens' | 'promptTokens' | 'completionTokens'>, pricing: Pricing): number {
   if (p.promptTokens !== undefined && p.completionTokens !== undefined) return (p.promptTokens * pricing.inputPerMTok + p.completionTokens * pricing.outputPerMTok) / 1e6;
   return ((p.tokens ?? 0) * (pricing.inputPerMTok + pricing.outputPerMTok)) / 2 / 1e6;
@@ -105,7 +116,7 @@ export function pushSample(samples: ProgressSample[], sample: ProgressSample, wi
 }
 
 /** A row from a live `progress` query answer. */
-export function rowFromQuery(lang: string, stage: string, p: StageProgressSnapshot, pricing: Pricing): StageRow {
+export function rowFromQuery(lang: string, stage: string, p: StageProgressSnapshot, pricing: DisplayPricing): StageRow {
   return {
     lang,
     stage,
@@ -117,7 +128,7 @@ export function rowFromQuery(lang: string, stage: string, p: StageProgressSnapsh
     inFlight: p.inFlight,
     calls: p.calls,
     tokens: p.tokens,
-    costUsd: p.tokens !== undefined || p.promptTokens !== undefined ? estimateCost(p, pricing) : undefined,
+    costUsd: pricing !== 'local' && (p.tokens !== undefined || p.promptTokens !== undefined) ? estimateCost(p, pricing) : undefined,
   };
 }
 
@@ -138,7 +149,7 @@ export function isStageResult(r: unknown): r is StageResultSnapshot {
 }
 
 /** A row from a completed quota stage's result: exact counts, tokens and cost. */
-export function rowFromResult(lang: string, stage: string, r: StageResultSnapshot, pricing: Pricing): StageRow {
+export function rowFromResult(lang: string, stage: string, r: StageResultSnapshot, pricing: DisplayPricing): StageRow {
   return {
     lang,
     stage,
@@ -149,7 +160,7 @@ export function rowFromResult(lang: string, stage: string, r: StageResultSnapsho
     dropped: r.dropped,
     calls: r.calls,
     tokens: r.promptTokens + r.completionTokens,
-    costUsd: estimateCost(r, pricing),
+    costUsd: pricing === 'local' ? undefined : estimateCost(r, pricing),
   };
 }
 
@@ -191,8 +202,9 @@ export function renderRows(rows: readonly StageRow[]): string[] {
   const withTokens = sorted.filter((r) => r.tokens !== undefined);
   if (withTokens.length > 0) {
     const tokens = withTokens.reduce((n, r) => n + (r.tokens ?? 0), 0);
-    const cost = sorted.reduce((n, r) => n + (r.costUsd ?? 0), 0);
-    lines.push(`total: tok ${formatCount(tokens)}  $${cost.toFixed(4)}`);
+    const priced = sorted.filter((r) => r.costUsd !== undefined);
+    const cost = priced.reduce((n, r) => n + (r.costUsd ?? 0), 0);
+    lines.push(`total: tok ${formatCount(tokens)}  ${priced.length > 0 ? `$${cost.toFixed(4)}` : 'local model, no API cost'}`);
   }
   return lines;
 }
@@ -224,7 +236,7 @@ export function renderBuildHeader(buildId: string, status: string, searchAttribu
 export interface WatchOptions {
   out?: NodeJS.WriteStream;
   everyMs?: number;
-  pricing?: Pricing;
+  pricing?: DisplayPricing;
   /** Called once the top build workflow is closed (the loop then ends by itself). */
   onClosed?: (status: string) => void;
 }
@@ -236,7 +248,7 @@ export interface WatchOptions {
 export async function readStageRows(
   client: Client,
   buildId: string,
-  pricing: Pricing,
+  pricing: DisplayPricing,
   results = new Map<string, unknown>(),
 ): Promise<{ rows: StageRow[]; buildStatus?: string; buildLine?: string }> {
   const rows: StageRow[] = [];

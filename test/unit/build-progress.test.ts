@@ -12,6 +12,7 @@ import {
   renderBuildHeader,
   renderBuildLine,
   renderRow,
+  displayPricing,
   renderRows,
   rowFromQuery,
   rowFromResult,
@@ -146,6 +147,14 @@ describe('rows', () => {
     const lines = renderRows(rows);
     expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['en judge', 'zh chat_specific', 'zh code', 'total: tok']);
     expect(lines[3]).toBe('total: tok 150  $0.7500');
+  });
+  it('prices a build on the embedded model as local: tokens, no dollars', () => {
+    const result = { quota: 4, kept: 4, dropped: 3, calls: 20, promptTokens: 1_500_000, completionTokens: 500_000 };
+    const local = rowFromResult('ru', 'code', result, displayPricing({ pricing: PRICING }));
+    expect(local.costUsd).toBeUndefined();
+    expect(rowFromQuery('ru', 'code', { done: 1, total: 4, tokens: 10 }, 'local').costUsd).toBeUndefined();
+    expect(renderRows([local])[1]).toBe('total: tok 2.0M  local model, no API cost');
+    expect(rowFromResult('ru', 'code', result, displayPricing({ baseUrl: 'http://127.0.0.1:1/v1', pricing: PRICING })).costUsd).toBe(1.5);
   });
   it('has no total line when no row carries tokens', () => {
     expect(renderRows([{ lang: 'en', stage: 'knowledge', status: 'completed', done: 1 }])).toHaveLength(1);

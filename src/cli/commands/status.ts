@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { buildStatus, listBuilds, uiUrlFor, waitForBuild } from '../../client';
 import type { Config } from '../../config';
-import { readStageRows, renderBuildLine, renderRows, watchBuild } from '../build-progress';
+import { displayPricing, readStageRows, renderBuildLine, renderRows, watchBuild } from '../build-progress';
 import { clientFor, configFrom, withConfig } from '../common';
 
 async function printList(config: Config): Promise<void> {
@@ -24,10 +24,10 @@ export function registerStatus(program: Command): void {
       console.log(renderBuildLine(s, uiUrlFor(config, id)));
       if (opts.watch && s.status === 'RUNNING') {
         console.log(`UI  ${uiUrlFor(config, id)}`);
-        const closed = await watchBuild(client, id, { pricing: config.llm.pricing }).closed;
+        const closed = await watchBuild(client, id, { pricing: displayPricing(config.llm) }).closed;
         console.log(`build ${id} ${closed?.toLowerCase() ?? 'closed'}`);
       } else {
-        for (const line of renderRows((await readStageRows(client, id, config.llm.pricing)).rows)) console.log(line);
+        for (const line of renderRows((await readStageRows(client, id, displayPricing(config.llm))).rows)) console.log(line);
       }
       const final = opts.watch ? await buildStatus(client, id) : s;
       if (final?.status === 'COMPLETED') {

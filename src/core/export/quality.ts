@@ -10,6 +10,8 @@ import { questionText, type CountTokens, type DatasetFileName, type StripDocumen
 
 /** Thresholds and knobs of the report; files breaking a threshold are listed in `failures`. */
 export const qualityOptionsSchema = z.object({
+  /** A dataset file with fewer records fails: a file the build was asked for that came out empty is a failure, never a pass. */
+  minRecords: z.number().int().min(0).default(1),
   /** Minimum share of checked turns whose language matches the file's. */
   minLangMatchShare: z.number().min(0).max(1).default(0.95),
   /** Maximum share of zh turns holding a traditional-only character (t2s should leave none). */
@@ -385,6 +387,7 @@ export function fileFailures(q: FileQuality, options: Partial<QualityOptions> = 
   const o = qualityOptionsSchema.parse(options);
   const share = (n: number) => (q.turns === 0 ? 0 : n / q.turns);
   const checks: Array<[keyof QualityOptions, number, number, 'min' | 'max']> = [
+    ['minRecords', q.dialogues, o.minRecords, 'min'],
     ['minLangMatchShare', q.language.share, o.minLangMatchShare, 'min'],
     ['maxTraditionalTurnShare', share(q.traditional.turns), o.maxTraditionalTurnShare, 'max'],
     ['maxEmptyTurnShare', share(q.empty.turns), o.maxEmptyTurnShare, 'max'],

@@ -108,6 +108,12 @@ describe('quality report on planted defects (real fastText lid.176, shared OpenC
     expect(fileFailures(zh, { minLangMatchShare: 0.5, maxTraditionalTurnShare: 0.5, maxTruncatedTurnShare: 0.5 })).toEqual([]);
   });
 
+  it('fails a file that came out empty, however clean its (absent) turns are', async () => {
+    const empty = await check('fr_math.jsonl', { lang: 'fr', subset: 'math' }, []);
+    expect(fileFailures(empty)).toEqual([{ file: 'fr_math.jsonl', threshold: 'minRecords', value: 0, limit: 1 }]);
+    expect(fileFailures(empty, { minRecords: 0 })).toEqual([]);
+  });
+
   it('counts no traditional characters in simplified text', () => {
     expect(countTrad('今天的长城是重要的文化遗产，也吸引了大量游客。故宫有哪些著名的建筑？后来发现干净的头发。')).toBe(0);
     expect(countTrad('這些宮殿')).toBe(2);
