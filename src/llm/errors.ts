@@ -57,6 +57,11 @@ export class LlmConnectionError extends LlmError {}
 export class LlmAuthError extends LlmError {}
 /** 400/422 (and other 4xx): the request itself is wrong (context length, model params). */
 export class LlmBadRequestError extends LlmError {}
+/**
+ * The endpoint cannot give the structured output asked for (`response_format`), whatever status it said it with:
+ * llama-cpp-python answers 500 to `json_schema`. A capability, not an outage: the OpenAI backend steps down its ladder.
+ */
+export class LlmCapabilityError extends LlmBadRequestError {}
 /** 404: the model is not served or the base URL is wrong. */
 export class LlmNotFoundError extends LlmError {}
 /** 2xx with an unusable body (unparseable JSON, no choices): retryable. */
@@ -126,7 +131,7 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
 }
 
 const CONTEXT_LENGTH = /context[_ ]length|context window|maximum context|too many tokens|prompt is too long|exceeds? the (?:model'?s? )?(?:maximum|max)/i;
-const STRUCTURED_OUTPUT = /response_format|json_schema|guided|grammar/i;
+const STRUCTURED_OUTPUT = /response_format|json_schema|json_object|guided|grammar/i;
 const MAX_COMPLETION_TOKENS = /max_completion_tokens/i;
 
 /** True when a 400 says the prompt plus max tokens overflow the model's context window. */
@@ -182,15 +187,22 @@ export function errorFromHttp(status: number, headers: HeaderSource, body: unkno
       code: code ?? (aboutModel ? 'model_not_found' : 'route_not_found'),
     });
   }
+  const contextLength = parsed.code === 'context_length_exceeded' || CONTEXT_LENGTH.test(detail);
+  // 500 too: llama-cpp-python wraps its request validation ("Input should be 'text' or 'json_object'") in a 500.
+  if ((status === 500 || (status >= 400 && status < 500 && status !== 408 && status !== 409)) && !contextLength && STRUCTURED_OUTPUT.test(detail)) {
+    return new LlmCapabilityError(
+      `${where(ctx)} cannot give the structured output asked for (${status}); ` +
+        `the OpenAI backend steps down to json_object with a schema, then to JSON asked for in the prompt only${said}`,
+      { status, retryable: false, code: code ?? 'structured_output_unsupported' },
+    );
+  }
   if (status === 408 || status === 409 || status >= 500) {
     return new LlmServerError(`${where(ctx)} server error (${status})${said}`, { status, retryable: true, retryAfterMs, code });
   }
   if (status >= 400) {
     let fix: string;
-    if (parsed.code === 'context_length_exceeded' || CONTEXT_LENGTH.test(detail)) {
+    if (contextLength) {
       fix = 'the prompt plus max tokens exceeds the model context window; lower llm.maxTokens, raise llm.contextWindow to match the server, or shorten the input';
-    } else if (STRUCTURED_OUTPUT.test(detail)) {
-      fix = 'the endpoint rejects structured output (response_format json_schema); use a server that supports it or drop the schema';
     } else if (MAX_COMPLETION_TOKENS.test(detail)) {
       fix = 'the model wants max_completion_tokens instead of max_tokens';
     } else {
@@ -203,6 +215,26 @@ export function errorFromHttp(status: number, headers: HeaderSource, body: unkno
     retryable: true,
     code,
   });
+}
+
+/** Identical answers of the endpoint to one request after which a retryable 500 is taken as deterministic. */
+export const IDENTICAL_FAULTS_LIMIT = 3;
+
+/**
+ * True for an error whose exact repetition means a deterministic fault: a plain 500. 502–504, 408 and 409 are
+ * excluded: an outage or an overload repeats its body identically for as long as it lasts, and is ridden out.
+ */
+export function isRepeatableFault(err: unknown): err is LlmServerError {
+  return err instanceof LlmServerError && err.retryable && err.status === 500;
+}
+
+/** The non-retryable form of a 500 the endpoint gave `times` times, word for word, to the same request. */
+export function identicalFault(err: LlmServerError, times: number): LlmServerError {
+  return new LlmServerError(
+    `${err.message} (the same answer to the same request ${times} times: a deterministic fault of the server, not an outage; ` +
+      `retrying cannot help, so read the server's log or change the request, e.g. its structured output or sampling parameters)`,
+    { status: err.status, retryable: false, code: 'identical_fault', cause: err },
+  );
 }
 
 /** Error codes found along a `cause` chain (undici nests the socket error two levels down). */

@@ -1,17 +1,22 @@
 /**
  * LlmBackend over any OpenAI-compatible chat completions endpoint (OpenAI, vLLM, llama.cpp
- * server, Ollama) through the `openai` package. The client never retries (`maxRetries: 0`):
- * Temporal owns retries, so every failure surfaces at once as an LlmError subclass.
+ * server, llama-cpp-python, Ollama) through the `openai` package. The client never retries
+ * (`maxRetries: 0`): Temporal owns retries, so every failure surfaces at once as an LlmError subclass.
  */
+import { createHash } from 'node:crypto';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { canonicalJson } from './cache';
 import {
+  IDENTICAL_FAULTS_LIMIT,
   LlmBadRequestError,
   LlmError,
   LlmMalformedResponseError,
   connectionError,
   errorFromHttp,
+  identicalFault,
   isContextLengthError,
+  isRepeatableFault,
   wantsMaxCompletionTokens,
   type LlmErrorContext,
 } from './errors';
@@ -58,12 +63,39 @@ export function estimateTokens(text: string): number {
   return cjk + Math.ceil((text.length - cjk) / 4);
 }
 
+/**
+ * How structured output is asked for, most exact first: `response_format` json_schema (OpenAI, vLLM, llama.cpp's
+ * llama-server), json_object with a `schema` (llama-cpp-python), or not at all, the prompt alone asking for JSON
+ * (callers parse the reply robustly).
+ */
+export type StructuredOutputRung = 'json_schema' | 'json_object+schema' | 'prompt-only';
+
+/** The ladder a request with a JSON schema steps down when the endpoint refuses a rung. */
+export const STRUCTURED_OUTPUT_LADDER: readonly StructuredOutputRung[] = ['json_schema', 'json_object+schema', 'prompt-only'];
+
 /** The OpenAI-compatible backend; its results may carry `usageEstimated`. */
 export interface OpenAiBackend extends LlmBackend {
   chat(request: ChatRequest, signal?: AbortSignal): Promise<OpenAiChatResult>;
+  /** Sends one tiny request per rung, from the top, and returns (and from then on uses) the first the endpoint accepts. */
+  probeStructuredOutput(signal?: AbortSignal): Promise<StructuredOutputRung>;
 }
 
-/** Builds the backend; one instance per worker, it remembers what the endpoint lacks. */
+/** The probe's request: a few tokens, one boolean. */
+const PROBE_REQUEST: ChatRequest = {
+  messages: [{ role: 'user', content: 'Reply with the JSON object {"ok": true} and nothing else.' }],
+  maxTokens: 16,
+  temperature: 0,
+  topP: 1,
+  jsonSchema: {
+    name: 'structured_output_probe',
+    schema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'], additionalProperties: false },
+  },
+};
+
+/** Distinct (request, error) pairs remembered for the identical-fault count; the oldest is forgotten first. */
+const FAULT_MEMORY = 1_000;
+
+/** Builds the backend; one instance per worker, it remembers what the endpoint lacks and which faults repeat. */
 export function createOpenAiBackend(opts: OpenAiBackendOptions): OpenAiBackend {
   const client = new OpenAI({
     baseURL: opts.baseURL,
@@ -76,9 +108,10 @@ export function createOpenAiBackend(opts: OpenAiBackendOptions): OpenAiBackend {
   // Learned per endpoint and kept for the worker's lifetime: vLLM, llama.cpp and Ollama want
   // max_tokens; OpenAI's reasoning models reject it and want max_completion_tokens.
   let tokenParam: 'max_tokens' | 'max_completion_tokens' = isOpenAiHost(opts.baseURL) ? 'max_completion_tokens' : 'max_tokens';
-  // Set once the endpoint answered 400 to response_format and the same call passed without it;
-  // from then on structured output is asked for in the prompt only (callers validate the JSON).
-  let responseFormatUnsupported = false;
+  // Index into STRUCTURED_OUTPUT_LADDER of the rung the last passing call used; calls start there.
+  let rung = 0;
+  // How often each (request body, status, error) was answered, across Temporal's attempts on this worker.
+  const faults = new Map<string, number>();
 
   function toLlmError(err: unknown, signal?: AbortSignal): unknown {
     // Cancellation is not an LLM fault: rethrow the signal's reason (Temporal's CancelledFailure).
@@ -101,7 +134,7 @@ export function createOpenAiBackend(opts: OpenAiBackendOptions): OpenAiBackend {
     return err;
   }
 
-  function params(request: ChatRequest, withSchema: boolean): ChatCompletionCreateParamsNonStreaming {
+  function params(request: ChatRequest, structured: StructuredOutputRung | undefined): ChatCompletionCreateParamsNonStreaming {
     const body: ChatCompletionCreateParamsNonStreaming = {
       model: opts.model,
       messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
@@ -110,11 +143,14 @@ export function createOpenAiBackend(opts: OpenAiBackendOptions): OpenAiBackend {
     };
     body[tokenParam] = request.maxTokens;
     if (request.seed !== undefined) body.seed = request.seed;
-    if (withSchema && request.jsonSchema) {
+    if (request.jsonSchema && structured === 'json_schema') {
       body.response_format = {
         type: 'json_schema',
         json_schema: { name: request.jsonSchema.name, schema: request.jsonSchema.schema, strict: true },
       };
+    } else if (request.jsonSchema && structured === 'json_object+schema') {
+      // Not in OpenAI's types: llama-cpp-python's (and Anyscale's) json_object carries the schema beside the type.
+      body.response_format = { type: 'json_object', schema: request.jsonSchema.schema } as ChatCompletionCreateParamsNonStreaming['response_format'];
     }
     return body;
   }
@@ -158,34 +194,59 @@ export function createOpenAiBackend(opts: OpenAiBackendOptions): OpenAiBackend {
     };
   }
 
-  async function send(request: ChatRequest, withSchema: boolean, signal?: AbortSignal): Promise<OpenAiChatResult> {
+  async function send(request: ChatRequest, body: ChatCompletionCreateParamsNonStreaming, signal?: AbortSignal): Promise<OpenAiChatResult> {
     try {
-      const body = await client.chat.completions.create(params(request, withSchema), { signal });
-      return toResult(request, body);
+      return toResult(request, await client.chat.completions.create(body, { signal }));
     } catch (err) {
       throw toLlmError(err, signal);
     }
   }
 
-  async function chat(request: ChatRequest, signal?: AbortSignal): Promise<OpenAiChatResult> {
-    // At most two in-function re-sends, each fixing a parameter the endpoint told us it rejects;
-    // these are protocol negotiation, not retries of transient faults.
-    for (let adapt = 0; ; adapt++) {
-      const withSchema = request.jsonSchema !== undefined && !responseFormatUnsupported;
+  /** Counts a 500 per (body, status, message); at the limit it is returned non-retryable, so Temporal stops retrying it. */
+  function counted(body: ChatCompletionCreateParamsNonStreaming, err: unknown): unknown {
+    if (!isRepeatableFault(err)) return err;
+    const key = createHash('sha256').update(canonicalJson(body)).update(`\n${err.status}\n${err.message}`).digest('hex');
+    const times = (faults.get(key) ?? 0) + 1;
+    faults.delete(key); // re-inserted last, so the oldest pair is the one forgotten
+    faults.set(key, times);
+    if (faults.size > FAULT_MEMORY) faults.delete(faults.keys().next().value!);
+    return times >= IDENTICAL_FAULTS_LIMIT ? identicalFault(err, times) : err;
+  }
+
+  /**
+   * One call, starting at ladder rung `from` when the request has a JSON schema. Re-sends fix what the endpoint
+   * said it rejects: max_tokens once, then each refused rung (a capability error, or any other bad request but
+   * context length) for the next one down. These are protocol negotiation, not retries of transient faults, and
+   * each moves one way, so a call makes at most four requests. The rung that passed is remembered.
+   */
+  async function ladder(request: ChatRequest, from: number, signal?: AbortSignal): Promise<{ result: OpenAiChatResult; rung: number }> {
+    let at = from;
+    for (;;) {
+      const body = params(request, STRUCTURED_OUTPUT_LADDER[at]);
       try {
-        return await send(request, withSchema, signal);
+        const result = await send(request, body, signal);
+        if (request.jsonSchema) rung = at; // a call without a schema proves nothing about the rungs
+        return { result, rung: at };
       } catch (err) {
-        if (adapt >= 2 || !(err instanceof LlmBadRequestError) || isContextLengthError(err)) throw err;
         if (wantsMaxCompletionTokens(err) && tokenParam === 'max_tokens') {
           tokenParam = 'max_completion_tokens';
           continue;
         }
-        if (!withSchema) throw err;
-        const result = await send(request, false, signal);
-        responseFormatUnsupported = true; // the same call passed without it: the endpoint lacks response_format
-        return result;
+        if (body.response_format && err instanceof LlmBadRequestError && !isContextLengthError(err)) {
+          at++;
+          continue;
+        }
+        throw counted(body, err);
       }
     }
+  }
+
+  async function chat(request: ChatRequest, signal?: AbortSignal): Promise<OpenAiChatResult> {
+    return (await ladder(request, rung, signal)).result;
+  }
+
+  async function probeStructuredOutput(signal?: AbortSignal): Promise<StructuredOutputRung> {
+    return STRUCTURED_OUTPUT_LADDER[(await ladder(PROBE_REQUEST, 0, signal)).rung];
   }
 
   async function listModels(signal?: AbortSignal): Promise<string[]> {
@@ -198,7 +259,7 @@ export function createOpenAiBackend(opts: OpenAiBackendOptions): OpenAiBackend {
     }
   }
 
-  return { model: opts.model, chat, listModels };
+  return { model: opts.model, chat, listModels, probeStructuredOutput };
 }
 
 function isOpenAiHost(baseURL: string): boolean {

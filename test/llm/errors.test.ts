@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   LlmAuthError,
   LlmBadRequestError,
+  LlmCapabilityError,
   LlmConnectionError,
   LlmError,
   LlmMalformedResponseError,
@@ -11,12 +12,15 @@ import {
   LlmServerError,
   connectionError,
   errorFromHttp,
+  identicalFault,
   isContextLengthError,
+  isRepeatableFault,
   isRetryable,
   parseRetryAfterMs,
   scrubSecrets,
   toApplicationFailureOptions,
 } from '../../src/llm/errors';
+import { llamaCppPythonLiteralError } from '../support/fake-openai';
 
 const ctx = { baseURL: 'http://llm.local/v1', model: 'qwen-7b', keyEnvVar: 'ULTRALINK_LLM_API_KEY' };
 const openAiBody = (message: string, code: string | null = null, type = 'invalid_request_error') => ({ error: { message, type, code } });
@@ -34,7 +38,11 @@ describe('errorFromHttp', () => {
     { name: '403 names key and model', status: 403, body: openAiBody('no access'), cls: LlmAuthError, retryable: false, says: /ULTRALINK_LLM_API_KEY.*'qwen-7b'/ },
     { name: '400 context length', status: 400, body: openAiBody("This model's maximum context length is 8192 tokens", 'context_length_exceeded'), cls: LlmBadRequestError, retryable: false, says: /context window.*llm\.maxTokens/ },
     { name: '400 vLLM context length (no code)', status: 400, body: { object: 'error', message: 'This model\'s maximum context length is 4096 tokens. However, you requested 5000 tokens', type: 'BadRequestError', code: 400 }, cls: LlmBadRequestError, retryable: false, says: /context window/ },
-    { name: '400 response_format', status: 400, body: openAiBody("Invalid parameter: 'response_format' of type 'json_schema' is not supported"), cls: LlmBadRequestError, retryable: false, says: /structured output/ },
+    { name: '400 response_format', status: 400, body: openAiBody("Invalid parameter: 'response_format' of type 'json_schema' is not supported"), cls: LlmCapabilityError, retryable: false, says: /structured output/ },
+    { name: '500 llama-cpp-python literal error', status: 500, body: openAiBody(llamaCppPythonLiteralError('json_schema'), null, 'internal_server_error'), cls: LlmCapabilityError, retryable: false, says: /json_object with a schema/ },
+    { name: '422 FastAPI detail naming response_format', status: 422, body: { detail: [{ loc: ['body', 'response_format', 'type'], msg: "Input should be 'text' or 'json_object'" }] }, cls: LlmCapabilityError, retryable: false, says: /structured output/ },
+    { name: '503 naming response_format is an outage', status: 503, body: openAiBody('response_format workers are restarting', null, 'server_error'), cls: LlmServerError, retryable: true },
+    { name: '400 context length naming json_schema', status: 400, body: openAiBody('maximum context length is 4096 tokens (json_schema included)', 'context_length_exceeded'), cls: LlmBadRequestError, retryable: false, says: /context window/ },
     { name: '400 other params', status: 400, body: openAiBody('temperature must be <= 2'), cls: LlmBadRequestError, retryable: false, says: /sampling parameters/ },
     { name: '422 FastAPI detail', status: 422, body: { detail: [{ loc: ['body', 'top_p'], msg: 'bad' }] }, cls: LlmBadRequestError, retryable: false, says: /top_p/ },
     { name: '404 model', status: 404, body: openAiBody("The model 'qwen-7b' does not exist", 'model_not_found'), cls: LlmNotFoundError, retryable: false, says: /fix llm\.model/ },
@@ -124,6 +132,14 @@ describe('isRetryable and toApplicationFailureOptions', () => {
   it('treats unknown errors as transient', () => {
     expect(isRetryable(new Error('x'))).toBe(true);
     expect(toApplicationFailureOptions(new RangeError('y'))).toEqual({ message: 'y', type: 'RangeError', nonRetryable: false });
+  });
+  it('takes only retryable 500s as repeatable faults, and makes their identical form non-retryable', () => {
+    const boom = errorFromHttp(500, undefined, openAiBody('boom', null, 'server_error'), ctx);
+    expect([boom, errorFromHttp(502, undefined, '', ctx), errorFromHttp(503, undefined, '', ctx), errorFromHttp(408, undefined, '', ctx)].map(isRepeatableFault)).toEqual([true, false, false, false]);
+    const fault = identicalFault(boom as LlmServerError, 3);
+    expect(isRepeatableFault(fault)).toBe(false);
+    expect(toApplicationFailureOptions(fault)).toEqual({ message: fault.message, type: 'LlmServerError', nonRetryable: true });
+    expect(fault.message).toMatch(/boom.*3 times: a deterministic fault/);
   });
   it('recognises context-length bad requests only', () => {
     expect(isContextLengthError(errorFromHttp(400, undefined, openAiBody('x', 'context_length_exceeded'), ctx))).toBe(true);

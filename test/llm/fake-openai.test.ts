@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { judgeJsonSchema, parseFilterPack, renderJudgeMessages } from '../../src/core/agnostic/judge';
 import { loadLangId } from '../../src/core/text/lang-id';
+import { loadPack } from '../../src/prompts/load';
 import {
   FAKE_SENTENCES,
   fakeAnswer,
@@ -45,6 +47,13 @@ const SAMPLES: Record<FakeLang, string> = {
   ru: 'Расскажи, что ты знаешь об истории города и его старого порта.',
   zh: '请告诉我这座城市和它的老港口的历史。',
 };
+
+const schema = {
+  type: 'object',
+  properties: { has_jokes: { type: 'boolean' }, culture_related: { type: 'boolean' }, topic: { type: 'string' }, n: { type: 'integer' } },
+  required: ['has_jokes', 'culture_related', 'topic', 'n'],
+};
+const rf = { response_format: { type: 'json_schema', json_schema: { name: 'judge', schema, strict: true } } };
 
 describe('fake OpenAI server: answers', () => {
   it('answers the same request with the same text, and different requests differently', async () => {
@@ -107,12 +116,6 @@ describe('fake OpenAI server: answers', () => {
     expect([...r.json.choices[0].message.content]).toHaveLength(5);
   });
 
-  const schema = {
-    type: 'object',
-    properties: { has_jokes: { type: 'boolean' }, culture_related: { type: 'boolean' }, topic: { type: 'string' }, n: { type: 'integer' } },
-    required: ['has_jokes', 'culture_related', 'topic', 'n'],
-  };
-  const rf = { response_format: { type: 'json_schema', json_schema: { name: 'judge', schema, strict: true } } };
 
   it('answers json_schema requests with every boolean false by default', async () => {
     const r = await chat(user('A plain text about jokes.'), rf);
@@ -129,6 +132,22 @@ describe('fake OpenAI server: answers', () => {
     fake.setFaults({ judgeTrue: ['festival'] });
     const all = await chat(user('The spring festival of the town.'), rf);
     expect(JSON.parse(all.json.choices[0].message.content)).toMatchObject({ has_jokes: true, culture_related: true });
+  });
+
+  it('answers a judge prompt with the same JSON whatever response_format it carries, and logs what was sent', async () => {
+    fake.setFaults({ judgeTrue: [{ trigger: 'marketing', property: 'organizations_brands' }] });
+    const messages = renderJudgeMessages(loadPack('en', 'filter', parseFilterPack), ['Write a marketing plan for my bakery.', 'Sure: start with a newsletter.']);
+    const formats = [
+      { type: 'json_schema', json_schema: { name: judgeJsonSchema.name, schema: judgeJsonSchema.schema, strict: true } },
+      { type: 'json_object', schema: judgeJsonSchema.schema },
+      { type: 'json_object' },
+      undefined,
+    ];
+    const answers: string[] = [];
+    for (const response_format of formats) answers.push((await chat(messages, { response_format })).json.choices[0].message.content);
+    expect(JSON.parse(answers[0])).toMatchObject({ person_names: false, organizations_brands: true });
+    expect(answers).toEqual(formats.map(() => answers[0]));
+    expect(fake.log.map((e) => e.responseFormat)).toEqual(formats);
   });
 
   it('serves /v1/models and 404s unknown routes', async () => {
@@ -236,6 +255,27 @@ describe('fake OpenAI server: fault knobs', () => {
     const r = await chat(messages);
     expect(r.json.choices[0].finish_reason).toBe('length');
     expect(fakeTokens(r.json.choices[0].message.content).length).toBe(Math.max(1, Math.floor(fakeTokens(fakeAnswer(messages)).length / 2)));
+  });
+
+  it('structuredOutput json_object+schema answers json_schema with llama-cpp-python 0.3.36 500 and takes json_object with a schema', async () => {
+    fake.setFaults({ structuredOutput: 'json_object+schema' });
+    const rejected = await chat(user('x'), rf);
+    expect(rejected.status).toBe(500);
+    expect(rejected.json.error).toMatchObject({ type: 'internal_server_error', code: null });
+    expect(rejected.json.error.message).toContain("'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'");
+    const taken = await chat(user('x'), { response_format: { type: 'json_object', schema } });
+    expect(JSON.parse(taken.json.choices[0].message.content)).toEqual({ has_jokes: false, culture_related: false, topic: '', n: 0 });
+    expect((await chat(user('x'))).status).toBe(200);
+  });
+
+  it('structuredOutput prompt-only answers 400 to any response_format', async () => {
+    fake.setFaults({ structuredOutput: 'prompt-only' });
+    expect((await chat(user('x'), rf)).status).toBe(400);
+    const jsonObject = await chat(user('x'), { response_format: { type: 'json_object', schema } });
+    expect([jsonObject.status, jsonObject.json.error.message]).toEqual([400, "Unsupported parameter: 'response_format'."]);
+    expect((await chat(user('x'))).status).toBe(200);
+    fake.setFaults({ structuredOutput: undefined });
+    expect((await chat(user('x'), rf)).status).toBe(200);
   });
 
   it('wrongLanguage answers in the given language', async () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import {
   LlmAuthError,
   LlmBadRequestError,
+  LlmCapabilityError,
   LlmConnectionError,
   LlmMalformedResponseError,
   LlmNotFoundError,
@@ -11,7 +12,7 @@ import {
   LlmRateLimitError,
   LlmServerError,
 } from '../../src/llm/errors';
-import { createOpenAiBackend, normaliseFinishReason } from '../../src/llm/openai-backend';
+import { createOpenAiBackend, normaliseFinishReason, STRUCTURED_OUTPUT_LADDER, type StructuredOutputRung } from '../../src/llm/openai-backend';
 import type { ChatRequest } from '../../src/llm/types';
 import { fakeAnswer, fakeTokens, startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
 
@@ -84,16 +85,6 @@ describe('createOpenAiBackend against the fake server', () => {
     expect(body).toEqual({ maxTokens: 77, rf: { type: 'json_schema', json_schema: { name: 'judge', schema: schema.schema, strict: true } } });
   });
 
-  it('re-sends once without response_format when the endpoint rejects it, then stops sending it', async () => {
-    fake.setFaults({ rejectResponseFormat: true });
-    const b = backend();
-    const first = await b.chat(request('Tell me about the forest.', { jsonSchema: schema }));
-    expect(first.finishReason).toBe('stop');
-    expect(fake.log.map((e) => e.status)).toEqual([400, 200]);
-    await b.chat(request('Tell me about the lake.', { jsonSchema: schema }));
-    expect(fake.log.map((e) => e.status)).toEqual([400, 200, 200]);
-  });
-
   it('does not re-send on a context-length 400', async () => {
     const ctxServer = await startStub(400, { error: { message: "maximum context length is 10 tokens", code: 'context_length_exceeded' } });
     try {
@@ -120,6 +111,28 @@ describe('createOpenAiBackend against the fake server', () => {
     } finally {
       await stub.stop();
     }
+  });
+
+  it('a 500 given word for word three times to the same request becomes non-retryable; outages and other requests do not count', async () => {
+    fake.setFaults({ errorRate: 1 });
+    const b = backend();
+    const same = [];
+    for (let i = 0; i < 3; i++) same.push((await b.chat(request('q')).catch((e: unknown) => e)) as LlmServerError);
+    expect(same.every((e) => e instanceof LlmServerError)).toBe(true);
+    expect(same.map((e) => [e.retryable, e.code])).toEqual([
+      [true, 'server_error'],
+      [true, 'server_error'],
+      [false, 'identical_fault'],
+    ]);
+    expect(same[2].message).toMatch(/Injected error 500.*3 times: a deterministic fault/);
+    const others = [];
+    for (let i = 0; i < 3; i++) others.push(((await b.chat(request(`q${i}`)).catch((e: unknown) => e)) as LlmServerError).retryable);
+    expect(others).toEqual([true, true, true]);
+    fake.setFaults({ errorRate: undefined, outage: { calls: 5 } });
+    const outage = [];
+    for (let i = 0; i < 5; i++) outage.push(((await b.chat(request('q')).catch((e: unknown) => e)) as LlmServerError).retryable);
+    expect(outage).toEqual([true, true, true, true, true]);
+    expect(fake.log).toHaveLength(11);
   });
 
   it.each([
@@ -192,6 +205,78 @@ describe('createOpenAiBackend against the fake server', () => {
     expect(await backend().listModels()).toEqual(['b-model', 'fake-model']);
     fake.setFaults({ authFail: true });
     await expect(backend().listModels()).rejects.toBeInstanceOf(LlmAuthError);
+  });
+});
+
+describe('structured-output ladder', () => {
+  // The prompt shows the answer's shape, as the judge's does, so the fake answers JSON on every rung.
+  const judged = (text: string) => request(`Answer with {"culture_related": false} or true. ${text}`, { jsonSchema: schema });
+  const JSON_SCHEMA = { type: 'json_schema', json_schema: { name: 'judge', schema: schema.schema, strict: true } };
+  const JSON_OBJECT = { type: 'json_object', schema: schema.schema };
+  const modes: Array<{ mode: StructuredOutputRung; first: Array<[number, unknown]> }> = [
+    { mode: 'json_schema', first: [[200, JSON_SCHEMA]] },
+    { mode: 'json_object+schema', first: [[500, JSON_SCHEMA], [200, JSON_OBJECT]] },
+    { mode: 'prompt-only', first: [[400, JSON_SCHEMA], [400, JSON_OBJECT], [200, undefined]] },
+  ];
+
+  it.each(modes)('$mode: the first call steps down within itself, later calls start at the rung that passed', async ({ mode, first }) => {
+    fake.setFaults({ structuredOutput: mode, judgeTrue: ['festival'] });
+    const b = backend();
+    const yes = await b.chat(judged('The lantern festival in spring.'));
+    expect(fake.log.map((e) => [e.status, e.responseFormat])).toEqual(first);
+    const no = await b.chat(judged('A note about rain.'));
+    expect(fake.log.slice(first.length).map((e) => [e.status, e.responseFormat])).toEqual([first[first.length - 1]]);
+    expect([JSON.parse(yes.content), JSON.parse(no.content)]).toEqual([{ culture_related: true }, { culture_related: false }]);
+    // Requests without a schema never carry response_format, whatever was learned.
+    await b.chat(request('Tell me about the lake.'));
+    expect(fake.log.at(-1)!.responseFormat).toBeUndefined();
+  });
+
+  it.each(modes)('$mode: the probe finds it with one request per rung, and chat then starts there', async ({ mode, first }) => {
+    fake.setFaults({ structuredOutput: mode });
+    const b = backend();
+    expect(await b.probeStructuredOutput()).toBe(mode);
+    expect(fake.log.map((e) => e.status)).toEqual(first.map(([status]) => status));
+    await b.chat(judged('A note about rain.'));
+    expect(fake.log.slice(first.length).map((e) => [e.status, e.responseFormat])).toEqual([first[first.length - 1]]);
+  });
+
+  it('steps down on a 422 naming response_format, and the rung is per backend instance', async () => {
+    let bodies: unknown[] = [];
+    const stub = await startStubFn((body) => {
+      bodies.push(body.response_format);
+      if (body.response_format) return [422, { detail: [{ loc: ['body', 'response_format'], msg: 'extra fields not permitted' }] }];
+      return [200, { model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: '{"culture_related": true}' }, finish_reason: 'stop' }] }];
+    });
+    try {
+      const make = () => createOpenAiBackend({ baseURL: stub.url, apiKey: KEY, model: 'm', timeoutMs: 5000, keyEnvVar: 'K' });
+      expect((await make().chat(request('x', { jsonSchema: schema }))).content).toBe('{"culture_related": true}');
+      expect(bodies).toEqual([JSON_SCHEMA, JSON_OBJECT, undefined]);
+      bodies = [];
+      await make().chat(request('y', { jsonSchema: schema }));
+      expect(bodies).toHaveLength(3);
+    } finally {
+      await stub.stop();
+    }
+  });
+
+  it('a capability error on the last rung is thrown non-retryable, not stepped past', async () => {
+    const stub = await startStub(500, { error: { message: "grammar sampler failed: json_object unsupported", type: 'internal_server_error' } });
+    try {
+      const b = createOpenAiBackend({ baseURL: stub.url, apiKey: KEY, model: 'm', timeoutMs: 5000, keyEnvVar: 'K' });
+      const err = await b.chat(request('x', { jsonSchema: schema })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LlmCapabilityError);
+      expect((err as LlmCapabilityError).retryable).toBe(false);
+      expect(stub.hits()).toBe(STRUCTURED_OUTPUT_LADDER.length);
+    } finally {
+      await stub.stop();
+    }
+  });
+
+  it('the probe passes other errors on (auth here)', async () => {
+    fake.setFaults({ authFail: true });
+    await expect(backend().probeStructuredOutput()).rejects.toBeInstanceOf(LlmAuthError);
+    expect(fake.log).toHaveLength(1);
   });
 });
 

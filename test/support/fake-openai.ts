@@ -9,13 +9,17 @@
  * the messages. Every `⟦P<n>⟧` placeholder of the last user message is copied into the answer,
  * in order. Tokens are counted crudely: one per whitespace-separated word, one per CJK character.
  *
- * Structured output: when `response_format` is a json_schema, the answer is a JSON object whose
- * boolean properties are false, except those switched on by `faults.judgeTrue` (see FakeFaults).
+ * Structured output: when `response_format` carries a schema (json_schema, or json_object with `schema`), or
+ * else the last user message shows a JSON object of booleans as the answer's example (the judge's prompt does),
+ * the answer is a JSON object of that schema whose booleans are false, except those switched on by
+ * `faults.judgeTrue` (see FakeFaults). A judge prompt so gets the same answer whether or not response_format
+ * was sent, which keeps verdicts equal under every `structuredOutput` mode.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { rngFor } from '../../src/core/random';
+import type { StructuredOutputRung } from '../../src/llm/openai-backend';
 
 /** Languages the fake can answer in. */
 export type FakeLang = 'en' | 'zh' | 'ru' | 'fr' | 'es';
@@ -23,12 +27,19 @@ export type FakeLang = 'en' | 'zh' | 'ru' | 'fr' | 'es';
 /** One trigger for structured answers: a word that, when present, sets a boolean property true. */
 export type JudgeTrigger = string | { trigger: string; property: string };
 
+/** A request's `response_format`: json_schema (OpenAI), or json_object with a `schema` beside it (llama-cpp-python). */
+export interface FakeResponseFormat {
+  type: string;
+  json_schema?: { name?: string; schema?: Record<string, unknown>; strict?: boolean };
+  schema?: Record<string, unknown>;
+}
+
 /** The parsed chat request, as the `respond` override sees it. */
 export interface FakeChatRequest {
   model: string;
   messages: Array<{ role: string; content: string }>;
   maxTokens?: number;
-  responseFormat?: { type: string; json_schema?: { name?: string; schema?: Record<string, unknown> } };
+  responseFormat?: FakeResponseFormat;
   /** sha256 hex of the messages (the answer's seed). */
   hash: string;
   /** 0 for the first request with this hash since the last reset, then 1, 2, … */
@@ -60,8 +71,13 @@ export interface FakeFaults {
    * messages are not searched because judge instructions there name the very words.
    */
   judgeTrue?: JudgeTrigger[];
-  /** 400 whenever `response_format` is present (servers without structured output). */
-  rejectResponseFormat?: boolean;
+  /**
+   * The richest structured output the fake accepts, named by the backend's ladder rung it leaves to work:
+   * `json_schema` (default; OpenAI, vLLM, llama-server accept every response_format); `json_object+schema`
+   * (llama-cpp-python 0.3.36: a json_schema gets its 500 "Input should be 'text' or 'json_object'");
+   * `prompt-only` (any response_format gets 400, as from servers without structured output).
+   */
+  structuredOutput?: StructuredOutputRung;
   /** Leave `usage` out of answers (some servers do). */
   omitUsage?: boolean;
   /** Override the answer text (placeholders and truncation rules then do not apply). */
@@ -88,6 +104,8 @@ export interface FakeLogEntry {
   clientClosed: boolean;
   /** Whether an Authorization header was present (its value is never kept). */
   hadAuthorization: boolean;
+  /** The `response_format` the chat request sent, if any. */
+  responseFormat?: FakeResponseFormat;
 }
 
 /** Options fixed at start. */
@@ -234,13 +252,26 @@ export function messagesHash(messages: Array<{ role: string; content: string }>)
     .digest('hex');
 }
 
-function structuredAnswer(schema: Record<string, unknown> | undefined, messages: FakeChatRequest['messages'], triggers: JudgeTrigger[]): string {
+/** A flat JSON object whose values are all booleans, as a prompt shows the answer it wants. */
+const BOOLEAN_EXAMPLE = /\{\s*"[^"\\]+"\s*:\s*(?:true|false)\s*(?:,\s*"[^"\\]+"\s*:\s*(?:true|false)\s*)*\}/;
+
+/** The schema the answer must follow: the one response_format sent, else one boolean per key of the prompt's example. */
+function answerSchema(rf: FakeResponseFormat | undefined, messages: FakeChatRequest['messages']): Record<string, unknown> | undefined {
+  const sent = rf?.json_schema?.schema ?? rf?.schema;
+  if (sent) return sent;
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const example = BOOLEAN_EXAMPLE.exec(lastUser)?.[0];
+  if (example === undefined) return undefined;
+  return { type: 'object', properties: Object.fromEntries(Object.keys(JSON.parse(example) as object).map((k) => [k, { type: 'boolean' }])) };
+}
+
+function structuredAnswer(schema: Record<string, unknown>, messages: FakeChatRequest['messages'], triggers: JudgeTrigger[]): string {
   const text = messages
     .filter((m) => m.role !== 'system')
     .map((m) => m.content)
     .join('\n')
     .toLowerCase();
-  const props = (schema?.properties ?? {}) as Record<string, { type?: unknown; enum?: unknown[] }>;
+  const props = (schema.properties ?? {}) as Record<string, { type?: unknown; enum?: unknown[] }>;
   const out: Record<string, unknown> = {};
   for (const [name, prop] of Object.entries(props)) {
     const type = Array.isArray(prop?.type) ? prop.type[0] : prop?.type;
@@ -255,6 +286,14 @@ function structuredAnswer(schema: Record<string, unknown> | undefined, messages:
     else out[name] = '';
   }
   return JSON.stringify(out);
+}
+
+/** The message llama-cpp-python 0.3.36's server sends, with status 500, for a response_format type it lacks (as captured from it). */
+export function llamaCppPythonLiteralError(type: string): string {
+  return (
+    `1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': "Input should be 'text' or 'json_object'", ` +
+    `'input': '${type}', 'ctx': {'expected': "'text' or 'json_object'"}}\n\n  File "llama_cpp/server/app.py", line 376, in create_chat_completion\n    POST /v1/chat/completions`
+  );
 }
 
 /** Starts the fake on a random free loopback port. */
@@ -328,9 +367,13 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     if (options.strictModels && !models.includes(String(body.model))) {
       return send(res, entry, 404, apiError(`The model '${String(body.model)}' does not exist.`, 'invalid_request_error', 'model_not_found'), 'not_found');
     }
-    const responseFormat = body.response_format as FakeChatRequest['responseFormat'];
-    if (f.rejectResponseFormat && responseFormat) {
+    const responseFormat = body.response_format as FakeResponseFormat | undefined;
+    entry.responseFormat = responseFormat;
+    if (responseFormat && f.structuredOutput === 'prompt-only') {
       return send(res, entry, 400, apiError("Unsupported parameter: 'response_format'.", 'invalid_request_error', 'unsupported_parameter'), 'bad_request');
+    }
+    if (responseFormat && f.structuredOutput === 'json_object+schema' && responseFormat.type !== 'text' && responseFormat.type !== 'json_object') {
+      return send(res, entry, 500, apiError(llamaCppPythonLiteralError(responseFormat.type), 'internal_server_error', null), 'error');
     }
     if (f.malformedRate && rng('malformed') < f.malformedRate) {
       const noChoices = rng('malformed-kind') < 0.5;
@@ -349,10 +392,8 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       content = typeof r === 'string' ? r : r.content;
       if (typeof r !== 'string' && r.finishReason) finishReason = r.finishReason;
     } else {
-      content =
-        responseFormat?.type === 'json_schema'
-          ? structuredAnswer(responseFormat.json_schema?.schema, messages, f.judgeTrue ?? [])
-          : fakeAnswer(messages, lang);
+      const schema = answerSchema(responseFormat, messages);
+      content = schema ? structuredAnswer(schema, messages, f.judgeTrue ?? []) : fakeAnswer(messages, lang);
       const tokens = fakeTokens(content);
       let limit = maxTokens ?? Infinity;
       if (f.truncateAll) limit = Math.min(limit, Math.max(1, Math.floor(tokens.length / 2)));
