@@ -136,6 +136,7 @@ export function createDialogueActivities(ctx: BuildContext) {
     role: 'q' | 'a',
     render: (background: string, past: string[]) => Promise<ChatMessage[]>,
     known?: string[],
+    questionText?: string,
   ): Promise<GeneratedTurn> {
     const key = turnKey(input, role);
     // Idempotency: a stored outcome is returned as is (its original cost too, so stage totals do not depend on crashes).
@@ -156,7 +157,7 @@ export function createDialogueActivities(ctx: BuildContext) {
     const kind = role === 'q' ? 'question' : 'answer';
     const { text, finishReason } = cleanOutput(kind, normalised, result.finishReason, packOf(input.lang).labels);
     const verdict = checkCompletion(
-      { text, finishReason, lang: input.lang, role: kind, tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0) },
+      { text, finishReason, lang: input.lang, role: kind, tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0), document: segment.text, question: questionText },
       { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
     );
     const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
@@ -215,7 +216,7 @@ export function createDialogueActivities(ctx: BuildContext) {
   /** The answer to `questionText` (Figure 6 initial, follow-up otherwise). */
   function answer(input: TurnInput, questionText: string, past?: string[]): Promise<GeneratedTurn> {
     const kind = input.turn === 0 ? 'initial' : 'followup';
-    return generate(input, 'a', async (background, history) => renderAnswerMessages(packOf(input.lang), { background, history, question: questionText, kind }), past);
+    return generate(input, 'a', async (background, history) => renderAnswerMessages(packOf(input.lang), { background, history, question: questionText, kind }), past, questionText);
   }
 
   return {

@@ -21,12 +21,14 @@ export const ECHO_DROP_SHARE = 0.5;
 const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/gu;
 const LETTERS = /[\p{L}\p{M}\p{N}]+/gu;
 
-/** How a text is cut into word shingles (text written without spaces always gets ECHO_CHAR_SHINGLE letters). */
+/** How a text is cut into shingles: words, or letters for text written without spaces. */
 export interface ShingleOptions {
   /** Words per shingle. */
   words: number;
   /** Shorter words are left out before shingling (1 keeps every word). */
   minWordLength: number;
+  /** Letters per shingle for text written without spaces; defaults to ECHO_CHAR_SHINGLE. */
+  chars?: number;
 }
 
 const ECHO_SHINGLES: ShingleOptions = { words: ECHO_WORD_SHINGLE, minWordLength: 1 };
@@ -60,7 +62,8 @@ export function isPromptEcho(output: string, instructions: string, threshold = E
   return echoShare(output, instructions) >= threshold;
 }
 
-function isUnspaced(text: string): boolean {
+/** True when most of a text's letters belong to a script written without spaces between words (zh, ja, th…). */
+export function isUnspaced(text: string): boolean {
   const letters = text.match(LETTERS)?.join('') ?? '';
   if (letters === '') return false;
   const unspaced = letters.match(UNSPACED)?.length ?? 0;
@@ -71,7 +74,7 @@ function shingles(text: string, unspaced: boolean, opts: ShingleOptions): string
   const words = text.toLowerCase().match(LETTERS) ?? [];
   // Shingles of the same kind on both sides, decided by the output, so a zh output is compared letter-wise to zh instructions.
   const units = unspaced ? [...words.join('')] : opts.minWordLength <= 1 ? words : words.filter((w) => [...w].length >= opts.minWordLength);
-  const size = unspaced ? ECHO_CHAR_SHINGLE : opts.words;
+  const size = unspaced ? (opts.chars ?? ECHO_CHAR_SHINGLE) : opts.words;
   const sep = unspaced ? '' : ' ';
   const out: string[] = [];
   for (let i = 0; i + size <= units.length; i++) out.push(units.slice(i, i + size).join(sep));

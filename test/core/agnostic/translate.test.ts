@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { mask } from '../../../src/core/agnostic/mask';
 import {
   checkTranslation,
+  extractTranslation,
   parseTranslatePack,
   renderTranslateMessages,
   restoreTranslation,
@@ -97,7 +98,8 @@ describe('checkTranslation (real fastText)', () => {
       'fr',
       'translate_prompt_echo',
     ],
-    ['fr: the user template echoed with the translation after it', { text: `Traduisez en français le texte anglais placé entre <text> et </text> : ${frGood}`, finishReason: 'stop', slots: frSource.slots }, 'fr', null],
+    // Under the echo threshold, but the instruction would be kept in the record with its <text> tags.
+    ['fr: the user template echoed with the translation after it', { text: `Traduisez en français le texte anglais placé entre <text> et </text> : ${frGood}`, finishReason: 'stop', slots: frSource.slots }, 'fr', 'translate_wrapper_left'],
     ['zh: the subset note echoed', { text: packs.zh.subsets.math, finishReason: 'stop', slots: [] }, 'zh', 'translate_prompt_echo'],
     ['ru: the system prompt echoed', { text: packs.ru.system, finishReason: 'stop', slots: [] }, 'ru', 'translate_prompt_echo'],
   ];
@@ -148,5 +150,128 @@ describe('checkTranslation (real fastText)', () => {
     const english = 'This answer was never translated and stays in plain English, which the check must catch. ⟦P0⟧';
     expect(checkTranslation({ text: english, finishReason: 'stop', slots }, { langId, expectedLabel: 'zh' })).toEqual({ keep: false, reason: 'translate_wrong_language' });
     expect(checkTranslation({ text: english, finishReason: 'stop', slots }, { langId, expectedLabel: 'zh', minProseLetters: 1000 })).toEqual({ keep: true });
+  });
+});
+
+describe('extractTranslation: wrappers and preambles', () => {
+  it.each([
+    ['the whole <text> wrapper', '<text>\nVous avez une fonction.\n</text>', 'Vous avez une fonction.'],
+    ['fr_code: a preamble, then an unclosed <text> on the same line', 'Voici la traduction en français :  <text> Vous avez une fonction qui trie une liste.', 'Vous avez une fonction qui trie une liste.'],
+    ['a closing </text> alone', 'Vous avez une fonction.\n</text>', 'Vous avez une fonction.'],
+    ['en: "Here is the translation:" on its own line', 'Here is the translation:\n\nYou have a function.', 'You have a function.'],
+    ['zh: "以下是翻译：" and the wrapper', '以下是翻译：\n<text>\n你有一个函数。\n</text>', '你有一个函数。'],
+    ['ru: "Вот перевод:"', 'Вот перевод: У вас есть функция.', 'У вас есть функция.'],
+    ['es: "Aquí está la traducción:" after an opener', '¡Claro! Aquí está la traducción al español:\nTienes una función.', 'Tienes una función.'],
+    ['a bare label "Traduction en français :"', 'Traduction en français : Vous avez une fonction.', 'Vous avez une fonction.'],
+    ['zh: a bare label "翻译成中文："', '翻译成中文：你有一个函数。', '你有一个函数。'],
+  ])('strips %s', (_name, reply, expected) => {
+    expect(extractTranslation(reply)).toBe(expected);
+  });
+
+  it.each([
+    ['a title that starts with the word', 'Traduction automatique et apprentissage : un aperçu.'],
+    ['a preamble with nothing after it (left for the wrapper check)', 'Voici la traduction en français :'],
+    ['a sentence about a translation', 'Voici pourquoi la traduction est difficile : les langues diffèrent.'],
+  ])('keeps %s', (_name, reply) => {
+    expect(extractTranslation(reply)).toBe(reply);
+  });
+
+  it('keeps a preamble the source itself starts with', () => {
+    const source = 'Here is the translation of your sentence into Spanish:\n\nMe gusta el café.';
+    const reply = 'Voici la traduction de votre phrase en espagnol :\n\nMe gusta el café.';
+    expect(extractTranslation(reply, source)).toBe(reply);
+    expect(extractTranslation(reply)).toBe('Me gusta el café.');
+    expect(restoreTranslation(reply, [], { source })).toEqual({ ok: true, text: reply });
+  });
+});
+
+describe('checkTranslation: wrapper, numbers and length (real fastText)', () => {
+  const check = (text: string, source: string, expectedLabel: string, more: object = {}) =>
+    checkTranslation({ text, finishReason: 'stop', slots: mask(source).slots }, { langId, expectedLabel, source: mask(source).masked, ...more });
+
+  // A Magicoder-style instruction and a French translation, wrapped as the fr_code build of the embedded model wrapped its own.
+  const codeSource = 'You have a function `sort_items(items)` that sorts a list of dictionaries by their "price" key. Modify it so that items with the same price are sorted by name, and explain why a stable sort makes this easy.';
+  const frCode = 'Vous avez une fonction ⟦P0⟧ qui trie une liste de dictionnaires selon leur clé « price ». Modifiez-la pour que les éléments de même prix soient triés par nom, et expliquez pourquoi un tri stable facilite cela.';
+  it('fr_code: the preamble and an unclosed <text> are taken off, the translation kept', () => {
+    expect(check(`Voici la traduction en français :  <text> ${frCode}`, codeSource, 'fr')).toEqual({ keep: true });
+    const restored = restoreTranslation(`Voici la traduction en français :  <text> ${frCode}`, mask(codeSource).slots);
+    expect(restored.ok && restored.text.startsWith('Vous avez une fonction `sort_items(items)`')).toBe(true);
+  });
+  it.each([
+    ['a <text> tag left inside', `${frCode.slice(0, 80)} <text> ${frCode.slice(80)}`],
+    ['a preamble inside, after a first attempt', `${frCode}\n\nVoici la traduction en français : ${frCode}`],
+    ['a preamble with nothing after it', 'Voici la traduction en français :'],
+    ['the <text> wrapper closed, then a trailer', `<text>${frCode}</text> J'espère que cela vous aide !`],
+  ])('translate_wrapper_left: %s', (_name, text) => {
+    expect(check(text, codeSource, 'fr')).toEqual({ keep: false, reason: 'translate_wrapper_left' });
+  });
+  it('a source that talks about <text> tags may keep them', () => {
+    const source = 'Put the caption inside the <text> element of the SVG file, then save the file and reload the page in the browser.';
+    const text = 'Placez la légende dans l’élément <text> du fichier SVG, puis enregistrez le fichier et rechargez la page dans le navigateur.';
+    expect(check(text, source, 'fr')).toEqual({ keep: true });
+  });
+
+  // [name, source, translation, label, reason]
+  const numberTable: Array<[string, string, string, string, string | null]> = [
+    // The zh_math answer of the embedded model switched 公里 to 英里.
+    ['zh_math: km kept as 公里', 'The town is 5 km from the lake. Walking at 4 km per hour, Anna needs 1.25 hours. The answer is: 1.25', '小镇距离湖泊5公里。以每小时4公里的速度步行，安娜需要1.25小时。答案是：1.25', 'zh', null],
+    ['zh_math: km turned into miles', 'The town is 5 km from the lake. Walking at 4 km per hour, Anna needs 1.25 hours. The answer is: 1.25', '小镇距离湖泊5英里。以每小时4英里的速度步行，安娜需要1.25小时。答案是：1.25', 'zh', 'translate_numbers_changed'],
+    ['zh: a digit changed', 'A box holds 12 pencils, so 7 boxes hold 84 pencils. The answer is: 84', '一盒装12支铅笔，所以7盒装48支铅笔。答案是：48', 'zh', 'translate_numbers_changed'],
+    ['zh: millions as 万, a decade as 年代', 'The city had 1,500,000 people in 1990 and 2.3 million in the 2010s.', '该市在1990年有150万人口，在2010年代有230万人口。', 'zh', null],
+    ['zh: small numbers written as words', 'Tom has 3 apples and buys 2 more, then gives 1 away.', '汤姆有3个苹果，又买了两个，然后送出了一个。', 'zh', null],
+    ['zh: a month name becomes a number', 'The meeting starts on March 5, 2021.', '会议于2021年3月5日开始。', 'zh', null],
+    ['zh: a small number changed', 'Tom has 3 apples and buys 2 more.', '汤姆有4个苹果，又买了2个。', 'zh', 'translate_numbers_changed'],
+    ['fr: digit grouping and a decimal comma', 'The city had 1,500,000 people in 1990 and 2.3 million in 2010.', 'La ville comptait 1 500 000 habitants en 1990 et 2,3 millions en 2010.', 'fr', null],
+    ['fr: a decimal changed', 'The city had 1,500,000 people in 1990 and 2.3 million in 2010.', 'La ville comptait 1 500 000 habitants en 1990 et 2,8 millions en 2010.', 'fr', 'translate_numbers_changed'],
+    ['fr: 10:30 pm as 22 h 30', 'The meeting starts at 10:30 pm on 5 March.', 'La réunion commence à 22 h 30 le 5 mars.', 'fr', null],
+    ['fr: numbers added to a source without any are not judged', 'The recipe needs flour, sugar and eggs.', 'La recette demande 500 g de farine, du sucre et des œufs.', 'fr', null],
+    ['fr: a new number where the source has some', 'Bake the cake for 25 minutes.', 'Faites cuire le gâteau pendant 25 minutes à 180 degrés.', 'fr', 'translate_numbers_changed'],
+    ['ru: a Roman century and a decimal comma', 'In the 20th century, the price rose from $5 to $12.50 per kilogram.', 'В XX веке цена выросла с 5 до 12,50 долларов за килограмм.', 'ru', null],
+    ['ru: Fahrenheit turned into Celsius', 'It is 100°F outside today.', 'Сегодня на улице 100 °C.', 'ru', 'translate_numbers_changed'],
+    ['ru: thousands as тыс.', 'About 20,000 people came to the square.', 'На площадь пришли около 20 тыс. человек.', 'ru', null],
+    ['es: a Roman century, a decimal comma and a currency after the number', 'In the 20th century, the price rose from $5 to $12.50 per kilogram.', 'En el siglo XX, el precio subió de 5 a 12,50 dólares por kilo.', 'es', null],
+    ['es: mil millones', 'The project cost $3 billion.', 'El proyecto costó 3 mil millones de dólares.', 'es', null],
+    ['es: dollars turned into euros', 'The ticket costs $40 and the tour lasts 2 hours.', 'La entrada cuesta 40 euros y la visita dura 2 horas.', 'es', 'translate_numbers_changed'],
+    ['es: a number lost', 'The ticket costs $40 and the tour lasts 2 hours.', 'La entrada cuesta dólares y la visita dura 2 horas.', 'es', 'translate_numbers_changed'],
+  ];
+  it.each(numberTable)('numbers: %s', (_name, source, text, label, reason) => {
+    expect(check(text, source, label)).toEqual(reason === null ? { keep: true } : { keep: false, reason });
+  });
+
+  it('numbers: numbers inside LaTeX and code are placeholders, compared by the placeholder check, not here', () => {
+    const source = 'Solve $2x + 6 = 20$ and print it with `print(7)`. The answer is: 7';
+    expect(check('解方程 ⟦P0⟧ 并用 ⟦P1⟧ 打印结果。答案是：7', source, 'zh')).toEqual({ keep: true });
+    expect(check('解方程 ⟦P0⟧ 并用 ⟦P1⟧ 打印结果。答案是：8', source, 'zh')).toEqual({ keep: false, reason: 'translate_numbers_changed' });
+  });
+
+  // The copy check's source (215 characters) and faithful translations of it.
+  const longSource = 'The old library in the city centre opens early on weekdays and closes late on Fridays. Many farmers in the valley grow apples and pears. Scientists believe the lake was formed by a glacier many thousands of years ago.';
+  const full: Record<string, string> = {
+    fr: 'La vieille bibliothèque du centre-ville ouvre tôt en semaine et ferme tard le vendredi. De nombreux agriculteurs de la vallée cultivent des pommes et des poires. Les scientifiques pensent que le lac a été formé par un glacier il y a plusieurs milliers d’années.',
+    es: 'La antigua biblioteca del centro de la ciudad abre temprano entre semana y cierra tarde los viernes. Muchos agricultores del valle cultivan manzanas y peras. Los científicos creen que el lago se formó por un glaciar hace muchos miles de años.',
+    ru: 'Старая библиотека в центре города открывается рано по будням и закрывается поздно по пятницам. Многие фермеры в долине выращивают яблоки и груши. Учёные считают, что озеро образовалось из ледника много тысяч лет назад.',
+    zh: '市中心的老图书馆在工作日很早开门，星期五很晚才关门。山谷里的许多农民种植苹果和梨。科学家认为，这个湖是在几千年前由冰川形成的。',
+  };
+  // [name, translation, label, reason]
+  const lengthTable: Array<[string, string, string, string | null]> = [
+    ...Object.entries(full).map(([lang, text]): [string, string, string, string | null] => [`${lang}: a whole translation`, text, lang, null]),
+    ['fr: a one-line summary', 'Une bibliothèque, des vergers et un lac glaciaire.', 'fr', 'translate_length_ratio'],
+    ['zh: a one-line summary', '介绍了图书馆、农民和湖泊。', 'zh', 'translate_length_ratio'],
+    ['ru: the translation with notes and a second version after it', `${full.ru} Примечание: перевод выполнен близко к тексту. Другой вариант: ${full.ru} ${full.ru}`, 'ru', 'translate_length_ratio'],
+    ['es: the first two sentences only (0.72, within the band)', full.es.split('. ').slice(0, 2).join('. ') + '.', 'es', null],
+  ];
+  it.each(lengthTable)('length: %s', (_name, text, label, reason) => {
+    expect(check(text, longSource, label)).toEqual(reason === null ? { keep: true } : { keep: false, reason });
+  });
+  it('names only reasons from TRANSLATE_DROP_REASONS, which lists the new checks in check order', () => {
+    for (const [, , , , reason] of numberTable) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
+    for (const [, , , reason] of lengthTable) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
+    const order = ['translate_prompt_echo', 'translate_wrapper_left', 'translate_placeholder_altered', 'translate_copied_source', 'translate_numbers_changed', 'translate_length_ratio'];
+    expect(TRANSLATE_DROP_REASONS.filter((r) => order.includes(r))).toEqual(order);
+  });
+  it('length: a short source is not judged, and the bands are options', () => {
+    expect(check('Une bibliothèque.', 'The old library in the city centre opens early on weekdays.', 'fr')).toEqual({ keep: true });
+    expect(check(full.fr!, longSource, 'fr', { maxLengthRatio: 1.1 })).toEqual({ keep: false, reason: 'translate_length_ratio' });
+    expect(check('Une bibliothèque, des vergers et un lac glaciaire.', longSource, 'fr', { minLengthRatioChars: 1000 })).toEqual({ keep: true });
   });
 });

@@ -105,6 +105,151 @@ describe('checkCompletion (real fastText lid.176)', () => {
   });
 });
 
+// Short documents on the topic of ANSWERS/QUESTIONS, written for these tests in each language.
+const DOCUMENTS: Record<string, string> = {
+  en: 'The Berlin Wall was a guarded concrete barrier that divided Berlin from 1961 to 1989. In 1989 mass protests spread across East Germany and thousands of citizens fled to the West through Hungary. On the evening of 9 November 1989 the government announced new travel rules, and crowds gathered at the border crossings. The guards opened the gates, and the wall fell that night.',
+  zh: '柏林墙是一道有守卫的混凝土屏障，从1961年到1989年把柏林分隔开来。1989年，东德各地爆发了大规模抗议，成千上万的公民经匈牙利逃往西方。1989年11月9日晚，政府宣布了新的出行规定，人群聚集到边境检查站。守卫打开了大门，柏林墙当晚倒塌。',
+  ru: 'Берлинская стена — охраняемое бетонное заграждение, которое разделяло Берлин с 1961 по 1989 год. В 1989 году по всей ГДР прошли массовые протесты, и тысячи граждан бежали на Запад через Венгрию. Вечером 9 ноября 1989 года правительство объявило о новых правилах выезда, и толпы собрались у пограничных пунктов. Пограничники открыли ворота, и стена пала той же ночью.',
+  fr: "Le mur de Berlin était une barrière de béton gardée qui a divisé Berlin de 1961 à 1989. En 1989, des manifestations massives ont gagné toute l'Allemagne de l'Est et des milliers de citoyens ont fui vers l'Ouest par la Hongrie. Le soir du 9 novembre 1989, le gouvernement a annoncé de nouvelles règles de voyage, et la foule s'est rassemblée aux postes-frontières. Les gardes ont ouvert les barrières et le mur est tombé cette nuit-là.",
+  es: 'El Muro de Berlín fue una barrera de hormigón vigilada que dividió Berlín desde 1961 hasta 1989. En 1989 las protestas masivas se extendieron por Alemania Oriental y miles de ciudadanos huyeron al Oeste a través de Hungría. La noche del 9 de noviembre de 1989 el gobierno anunció nuevas normas de viaje y la multitud se reunió en los pasos fronterizos. Los guardias abrieron las puertas y el muro cayó esa misma noche.',
+};
+// The second sentence of each document, asked back with a question mark: what the small model did.
+const COPIED_QUESTIONS: Record<string, string> = {
+  en: 'In 1989 mass protests spread across East Germany and thousands of citizens fled to the West through Hungary?',
+  zh: '1989年，东德各地爆发了大规模抗议，成千上万的公民经匈牙利逃往西方？',
+  ru: 'В 1989 году по всей ГДР прошли массовые протесты, и тысячи граждан бежали на Запад через Венгрию?',
+  fr: "En 1989, des manifestations massives ont gagné toute l'Allemagne de l'Est et des milliers de citoyens ont fui vers l'Ouest par la Hongrie ?",
+  es: '¿En 1989 las protestas masivas se extendieron por Alemania Oriental y miles de ciudadanos huyeron al Oeste a través de Hungría?',
+};
+// Real questions reusing a phrase of that sentence.
+const PHRASE_QUESTIONS: Record<string, string> = {
+  en: 'Why did thousands of citizens flee to the West through Hungary in 1989?',
+  zh: '为什么成千上万的公民要经匈牙利逃往西方？',
+  ru: 'Почему тысячи граждан бежали на Запад через Венгрию?',
+  fr: "Pourquoi des milliers de citoyens ont-ils fui vers l'Ouest par la Hongrie ?",
+  es: '¿Por qué miles de ciudadanos huyeron al Oeste a través de Hungría?',
+};
+// A follow-up that only adds a word to QUESTIONS[lang].
+const NEAR_REPEATS: Record<string, string> = {
+  en: 'So why did the Berlin Wall fall so suddenly in 1989?',
+  zh: '那么为什么柏林墙会在1989年突然倒塌？',
+  ru: 'Почему же Берлинская стена так внезапно пала в 1989 году?',
+  fr: 'Mais pourquoi le mur de Berlin est-il tombé si soudainement en 1989 ?',
+  es: '¿Y por qué cayó tan de repente el Muro de Berlín en 1989?',
+};
+// A different follow-up of the same dialogue.
+const FOLLOW_UPS: Record<string, string> = {
+  en: 'Who decided to open the border crossings on 9 November 1989?',
+  zh: '当天晚上是谁决定开放边境检查站的？',
+  ru: 'Кто решил открыть пограничные пункты 9 ноября 1989 года?',
+  fr: 'Qui a décidé d’ouvrir les postes-frontières le 9 novembre 1989 ?',
+  es: '¿Quién decidió abrir los pasos fronterizos el 9 de noviembre de 1989?',
+};
+// The document sentence the zh model turned into a question (园林 dialogue), in a document of its own.
+const GARDEN_DOC = '苏州园林是中国古典园林的代表，多建于明清两代。文人雅士把园林当作日常起居的延伸，园林在园中读书、作画、弹琴、下棋的生活由此而来。园中的假山、水池和花木都按画意布置。';
+const GARDEN_Q1 = '园林为什么在园中读书、作画、弹琴、下棋？';
+const GARDEN_Q2 = '代表园林为什么在园中读书、作画、弹琴、下棋？';
+
+describe('checkCompletion: what small models do (real fastText lid.176)', () => {
+  let langId: LangId;
+  beforeAll(async () => {
+    langId = await loadLangId();
+  });
+  const opts = () => ({ langId, minAnswerTokens: 32, minQuestionChars: 6 });
+  const ask = (lang: string, text: string, over: Partial<CompletionCheckInput> = {}): CompletionCheckInput => ({
+    text, finishReason: 'stop', lang, role: 'question', tokens: countTokens(text), document: DOCUMENTS[lang], ...over,
+  });
+  const reply = (lang: string, text: string, over: Partial<CompletionCheckInput> = {}): CompletionCheckInput => ({
+    text, finishReason: 'stop', lang, role: 'answer', tokens: countTokens(text), document: DOCUMENTS[lang], question: QUESTIONS[lang], ...over,
+  });
+  const LANGS = Object.keys(DOCUMENTS);
+
+  it.each(LANGS)('%s: a good question, follow-up and answer are kept with the document, the question and the earlier questions given', (lang) => {
+    expect(checkCompletion(ask(lang, QUESTIONS[lang]!), opts())).toEqual(KEEP);
+    expect(checkCompletion(ask(lang, PHRASE_QUESTIONS[lang]!), opts())).toEqual(KEEP);
+    expect(checkCompletion(ask(lang, FOLLOW_UPS[lang]!, { earlierQuestions: [QUESTIONS[lang]!, PHRASE_QUESTIONS[lang]!] }), opts())).toEqual(KEEP);
+    expect(checkCompletion(reply(lang, ANSWERS[lang]!), opts())).toEqual(KEEP);
+  });
+
+  it.each(LANGS)('%s: a document sentence asked back with a question mark is dialogue_copied_document', (lang) => {
+    expect(DOCUMENTS[lang]).toContain(COPIED_QUESTIONS[lang]!.replace(/^¿|\s?[?？]$/gu, ''));
+    expect(checkCompletion(ask(lang, COPIED_QUESTIONS[lang]!), opts())).toEqual({ keep: false, reason: 'dialogue_copied_document' });
+    // Without the document the gate cannot run.
+    expect(checkCompletion(ask(lang, COPIED_QUESTIONS[lang]!, { document: undefined }), opts())).toEqual(KEEP);
+  });
+
+  it.each(LANGS)('%s: a follow-up that adds a word to an earlier question is dialogue_near_repeat_question', (lang) => {
+    expect(checkCompletion(ask(lang, NEAR_REPEATS[lang]!, { earlierQuestions: [QUESTIONS[lang]!] }), opts())).toEqual({ keep: false, reason: 'dialogue_near_repeat_question' });
+    // The other way round too: the earlier question had the extra word.
+    expect(checkCompletion(ask(lang, QUESTIONS[lang]!, { earlierQuestions: [NEAR_REPEATS[lang]!] }), opts())).toEqual({ keep: false, reason: 'dialogue_near_repeat_question' });
+  });
+
+  it.each(LANGS)('%s: an answer that pastes the document is dialogue_answer_repeats; one quoting a sentence and explaining is kept', (lang) => {
+    const doc = DOCUMENTS[lang]!;
+    expect(checkCompletion(reply(lang, doc), opts())).toEqual({ keep: false, reason: 'dialogue_answer_repeats' });
+    const quote = `${COPIED_QUESTIONS[lang]!.replace(/^¿|\s?[?？]$/gu, '')}. ${ANSWERS[lang]}`;
+    expect(checkCompletion(reply(lang, quote), opts())).toEqual(KEEP);
+  });
+
+  const cases: Array<[string, () => CompletionCheckInput, Verdict]> = [
+    // The 园林 dialogue of the embedded model: the document's sentence with a "？", then the same question with "代表" before it.
+    ['zh: the document sentence with "？" appended', () => ask('zh', '园林在园中读书、作画、弹琴、下棋？', { document: GARDEN_DOC }), { keep: false, reason: 'dialogue_copied_document' }],
+    ['zh: the same sentence asked with 为什么 is a question', () => ask('zh', GARDEN_Q1, { document: GARDEN_DOC }), KEEP],
+    ['zh: "代表" + the first question', () => ask('zh', GARDEN_Q2, { document: GARDEN_DOC, earlierQuestions: [GARDEN_Q1] }), { keep: false, reason: 'dialogue_near_repeat_question' }],
+    ['zh: a long copied sentence with 为什么 in front still asks (most shingles copied)', () => ask('zh', '为什么1989年东德各地爆发了大规模抗议，成千上万的公民经匈牙利逃往西方？'), KEEP],
+    ['en: a copied sentence with a word left out', () => ask('en', 'Mass protests spread across East Germany and thousands of citizens fled to the West through Hungary?'), { keep: false, reason: 'dialogue_copied_document' }],
+    ['en: a copied sentence with "why" put in front is a question', () => ask('en', 'Why in 1989 mass protests spread across East Germany and thousands of citizens fled to the West through Hungary?'), KEEP],
+    ['en: a two-word topic from the document is too short to call copied', () => ask('en', 'The Berlin Wall?'), KEEP],
+    ['en: an exact repeat keeps its own reason', () => ask('en', QUESTIONS.en!, { earlierQuestions: [NEAR_REPEATS.en!, QUESTIONS.en!] }), { keep: false, reason: 'dialogue_repeated_question' }],
+    ['en: one word replaced is a different question', () => ask('en', 'What role did the border guards play in the protests?', { earlierQuestions: ['What role did the border guards play in the opening?'] }), KEEP],
+    ['en: a longer question on the same subject is a different question', () => ask('en', 'What is the Berlin Wall remembered for today?', { earlierQuestions: ['What is the Berlin Wall?'] }), KEEP],
+    ['ru: the answer repeats the question', () => reply('ru', 'Что-то произошло?', { question: 'Что-то произошло?' }), { keep: false, reason: 'dialogue_answer_repeats' }],
+    ['es: the answer is the question without its marks', () => reply('es', 'Por qué cayó tan de repente el Muro de Berlín en 1989', { question: QUESTIONS.es }), { keep: false, reason: 'dialogue_answer_repeats' }],
+    ['zh: the answer restates the question, then answers it', () => reply('zh', `${QUESTIONS.zh}${ANSWERS.zh}`), KEEP],
+    ['fr: a bare preamble as the question', () => ask('fr', 'Pour formuler cette question, je serais :'), { keep: false, reason: 'dialogue_preamble' }],
+    ['en: a bare preamble as the question', () => ask('en', 'Sure! Here is the question:'), { keep: false, reason: 'dialogue_preamble' }],
+    ['zh: a bare preamble as the question', () => ask('zh', '以下是问题：'), { keep: false, reason: 'dialogue_preamble' }],
+    ['es: a bare preamble as the question', () => ask('es', 'Aquí está la pregunta:'), { keep: false, reason: 'dialogue_preamble' }],
+    ['ru: a bare preamble as the answer', () => reply('ru', 'Вот ответ на ваш вопрос:'), { keep: false, reason: 'dialogue_preamble' }],
+    ['fr: a preamble line inside the answer', () => reply('fr', `${ANSWERS.fr}\n\nVoici la réponse :\nLe mur est tombé.`), { keep: false, reason: 'dialogue_preamble' }],
+    ['fr: "Voici les principaux éléments de réponse :" is no preamble', () => reply('fr', `Voici les principaux éléments de réponse :\n${ANSWERS.fr}`), KEEP],
+  ];
+  it.each(cases)('%s', (_name, input, verdict) => {
+    expect(checkCompletion(input(), opts())).toEqual(verdict);
+  });
+
+  it('names only reasons from DIALOGUE_DROP_REASONS, which lists the new gates in check order', () => {
+    for (const [, , verdict] of cases) if (!verdict.keep) expect(DIALOGUE_DROP_REASONS).toContain(verdict.reason);
+    const order = ['dialogue_prompt_echo', 'dialogue_preamble', 'dialogue_copied_document', 'dialogue_repeated_question', 'dialogue_near_repeat_question', 'dialogue_answer_repeats', 'dialogue_too_short'];
+    expect(DIALOGUE_DROP_REASONS.filter((r) => order.includes(r))).toEqual(order);
+  });
+
+  it('a cleaned preamble output is judged by what follows it', () => {
+    const { text } = cleanOutput('question', 'Voici la question : Pourquoi le mur de Berlin est-il tombé si soudainement en 1989 ?', 'stop', { user: 'Utilisateur', assistant: 'Assistant' });
+    expect(text).toBe(QUESTIONS.fr);
+    expect(checkCompletion(ask('fr', text), opts())).toEqual(KEEP);
+  });
+
+  describe.skipIf(!HAVE_SHARED_DATA)('on real wiki documents (../shared/data)', () => {
+    // A sentence of each article asked back (copied), and a real question about the same sentence (kept).
+    const real: Array<[string, string, string]> = [
+      ['en', "The film focuses around Indonesia's religious pluralism, which often results in conflict between different beliefs?", 'Why did Bramantyo have difficulty finding backing for the film?'],
+      ['zh', '数学透过抽象化和逻辑推理的使用，由计数、计算、量度和对物体形状及运动的观察而产生？', '数学为什么会从计数、计算和量度中产生？'],
+      ['ru', 'Член ООН с 1991 года, ЕС и НАТО — с 2004 года?', 'Когда Литва вступила в ЕС и НАТО?'],
+      ['fr', 'En 1905, il occupe la chaire de grammaire comparée au Collège de France ?', 'Pourquoi Meillet a-t-il occupé la chaire de grammaire comparée au Collège de France ?'],
+      ['es', '¿Los nacionales andorranos son minoría en su país?', '¿Por qué los nacionales andorranos son minoría en su país?'],
+    ];
+    it.each(real)('%s: the copied sentence is dropped, the question about it kept', (lang, copied, asked) => {
+      // Extracted zh text is converted to simplified before segmenting (t2s), as the model's output is.
+      const document = normaliseOutput(sharedBackground(lang, 800).text, { scriptConversion: lang === 'zh' ? 't2s' : 'none' });
+      expect(checkCompletion(ask(lang, copied, { document }), opts())).toEqual({ keep: false, reason: 'dialogue_copied_document' });
+      expect(checkCompletion(ask(lang, asked, { document }), opts())).toEqual(KEEP);
+      const pasted = document.split('\n').slice(0, 2).join('\n');
+      expect(checkCompletion(reply(lang, pasted, { document, tokens: countTokens(pasted) }), opts())).toEqual({ keep: false, reason: 'dialogue_answer_repeats' });
+    });
+  });
+});
+
 describe('normaliseOutput', () => {
   it.each([
     ['t2s converts traditional Chinese', '歷史與數學\r\n', 't2s', '历史与数学'],
@@ -174,6 +319,14 @@ describe('cleanQuestion', () => {
     ['es: ¿…? then a lead-in', '¿Por qué cayó el muro? Según el documento, tu respuesta sería:', '¿Por qué cayó el muro?'],
     ['es: two questions then a trailer', '¿Por qué cayó el muro? ¿Y quién lo decidió?\nRespuesta: el gobierno.', '¿Por qué cayó el muro? ¿Y quién lo decidió?'],
     ['context kept, trailer cut', 'The wall fell in 1989. Why did it fall so suddenly? I will answer below.', 'The wall fell in 1989. Why did it fall so suddenly?'],
+    ['fr preamble line "Pour formuler cette question, je serais :"', 'Pour formuler cette question, je serais :\nPourquoi le mur est-il tombé ?', 'Pourquoi le mur est-il tombé ?'],
+    ['en preamble "Here is the question:"', 'Here is the question: Why did the wall fall?', 'Why did the wall fall?'],
+    ['en preamble after an opener', 'Sure! Here is a follow-up question:\n\nWhy did the wall fall?', 'Why did the wall fall?'],
+    ['fr preamble and « … »', `Voici la question${NBSP}: «${NBSP}Pourquoi le mur est-il tombé${NBSP}?${NBSP}»`, `Pourquoi le mur est-il tombé${NBSP}?`],
+    ['ru preamble "Вот вопрос:"', 'Вот вопрос: Почему стена пала?', 'Почему стена пала?'],
+    ['zh preamble "以下是问题："', '以下是问题：\n为什么柏林墙会倒塌？', '为什么柏林墙会倒塌？'],
+    ['zh preamble after an opener', '好的，以下是我的追问：这对东欧有什么影响？', '这对东欧有什么影响？'],
+    ['es preamble "Aquí está la pregunta:"', 'Aquí está la pregunta: ¿Por qué cayó el muro?', '¿Por qué cayó el muro?'],
   ])('strips %s', (_name, raw, expected) => {
     expect(cleanQuestion(raw)).toBe(expected);
   });
@@ -198,6 +351,9 @@ describe('cleanQuestion', () => {
     ['fr: "?" after a no-break space', `Pourquoi le mur est-il tombé${NBSP}?`],
     ['fr: two questions with spaces before "?"', 'Pourquoi le mur est-il tombé ? Et qui a décidé de l’ouvrir ?'],
     ['es: context then ¿…?', 'El muro cayó en 1989. ¿Por qué cayó tan de repente?'],
+    ['a lead-in that names no question', 'Here is a puzzle: why did the wall fall so suddenly?'],
+    ['a bare preamble (left for checkCompletion to drop)', 'Pour formuler cette question, je serais :'],
+    ['zh: a bare preamble', '以下是问题：'],
   ])('keeps %s intact', (_name, raw) => {
     expect(cleanQuestion(raw)).toBe(raw);
   });
@@ -228,6 +384,10 @@ describe('cleanAnswer', () => {
     ['keeps an answer with no turn label', 'The bridge came first.\nThe market followed.', en, 'The bridge came first.\nThe market followed.', false],
     ['keeps "user" inside a line', 'Each user: a merchant, had a ledger.', en, 'Each user: a merchant, had a ledger.', false],
     ['leaves an output that is only a turn label to the other gates', 'User: why?', en, 'User: why?', false],
+    ['strips a leading preamble line', 'Voici la réponse :\nLe pont est venu en premier.', en, 'Le pont est venu en premier.', false],
+    ['strips a preamble, then cuts a fake turn', 'Here is the answer: The bridge came first.\n\nUser: What came next?', en, 'The bridge came first.', true],
+    ['keeps a bare preamble for checkCompletion to drop', 'Вот ответ:', ru, 'Вот ответ:', false],
+    ['keeps a structuring lead-in that names no answer', 'Here are the key points:\n- the bridge\n- the market', en, 'Here are the key points:\n- the bridge\n- the market', false],
   ];
   it.each(cases)('%s', (_name, raw, labels, text, cut) => {
     expect(cleanAnswer(raw, labels)).toEqual({ text, cut });
