@@ -84,6 +84,8 @@ interface StoredField {
   ok: boolean;
   reason?: string;
   text?: string;
+  /** The raw reply a check dropped (first REJECTED_CHARS characters), so a drop can be read, not only counted. */
+  rejected?: string;
   /** LLM calls this attempt needed: 1, or 0 when nothing was sent (no prose to translate, prompt too long). */
   calls: number;
   promptTokens: number;
@@ -111,6 +113,8 @@ const ITEMS_PER_SHARD = 1_000;
 const HEARTBEAT_EVERY = 2_000;
 /** Translations grow: cl100k spends up to ~3 tokens on Cyrillic or CJK text per English token. */
 const TRANSLATION_GROWTH = 3;
+/** Characters of a dropped reply kept in its field file. */
+const REJECTED_CHARS = 2_000;
 const MIN_TRANSLATION_TOKENS = 256;
 
 /** Key of one stage item's folder. */
@@ -197,10 +201,11 @@ export function createAgnosticActivities(ctx: BuildContext) {
       { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(translatePackOf(input.lang), item.subset), source: masked },
     );
     let stored: StoredField;
-    if (!verdict.keep) stored = { ok: false, reason: verdict.reason, ...spent };
+    const rejected = result.content.slice(0, REJECTED_CHARS);
+    if (!verdict.keep) stored = { ok: false, reason: verdict.reason, rejected, ...spent };
     else {
-      const restored = restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion });
-      stored = restored.ok ? { ok: true, text: restored.text, ...spent } : { ok: false, reason: restored.reason, ...spent };
+      const restored = restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion, source: masked });
+      stored = restored.ok ? { ok: true, text: restored.text, ...spent } : { ok: false, reason: restored.reason, rejected, ...spent };
     }
     const out = await store(stored, result.cached ? 0 : 1);
     return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { rngFor } from '../../src/core/random';
+import { weightedLength } from '../../src/core/agnostic/translate';
 import type { StructuredOutputRung } from '../../src/llm/openai-backend';
 
 /** Languages the fake can answer in. */
@@ -235,9 +236,16 @@ export function fakeAnswer(messages: Array<{ role: string; content: string }>, l
   const language = lang ?? answerLanguage(messages);
   const rng = rngFor('fake-openai', hash, 'answer');
   const bank = FAKE_SENTENCES[language];
-  const count = 1 + Math.floor(rng() * 4);
+  // A text to translate (the packs wrap it in <text>…</text>) gets a reply as long as it, keeping its numbers, as a
+  // translator's would: the translation gates drop a summary and a changed number.
+  const source = /<text>\s*([\s\S]*?)\s*<\/text>/.exec(lastUser)?.[1];
+  const prose = source?.replace(/⟦P\d+⟧/g, ' ');
+  const perSentence = bank.reduce((n, s) => n + weightedLength(s), 0) / bank.length;
+  const count = prose === undefined ? 1 + Math.floor(rng() * 4) : Math.max(1, Math.min(64, Math.round(weightedLength(prose.trim()) / perSentence)));
   const start = Math.floor(rng() * bank.length);
   const sentences = Array.from({ length: count }, (_, i) => bank[(start + i) % bank.length]);
+  const numbers = prose?.match(/\d+(?:[.,]\d+)*/g) ?? [];
+  if (numbers.length > 0) sentences[count - 1] = `${sentences[count - 1]} ${numbers.join(' ')}`;
   const placeholders = lastUser.match(/⟦P\d+⟧/g) ?? [];
   // Placeholder i goes after sentence floor(i*n/m): non-decreasing, so their order is kept.
   const withMarks = sentences.map((s) => [s]);
