@@ -301,6 +301,7 @@ function buildManifest(input: AssembleInput, config: Config, prov: Provenance, s
     codeVersion: CODE_VERSION,
     models: joined(prov.models),
     promptPacks: joined(prov.packs),
+    llmEndpoint: config.llm.baseUrl === undefined ? 'embedded' : 'api',
     languages: stats.languages.length ? stats.languages : Object.keys(config.languages),
     files: Object.fromEntries(stats.files.map((f) => [f.file, { dialogues: f.acc.dialogues, turns: f.acc.turns }])),
     funnels,

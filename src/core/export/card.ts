@@ -42,6 +42,8 @@ export const datasetManifestSchema = z.object({
   funnels: z.record(z.string(), z.record(z.string(), stepStatsSchema)),
   /** Stage → LLM calls, tokens and estimated cost. */
   llm: z.record(z.string(), llmUsageSchema),
+  /** Who answered: an API endpoint (the cost is an estimate of its bill) or the embedded model (no bill; the cost is what an API would charge). */
+  llmEndpoint: z.enum(['api', 'embedded']).default('api'),
   /** Whole build and per stage, in milliseconds. */
   timings: z.object({ startedAt: z.string(), finishedAt: z.string(), totalMs: z.number().min(0), byStageMs: z.record(z.string(), z.number().min(0)) }),
 });
@@ -96,7 +98,8 @@ function llmLines(manifest: DatasetManifest): string[] {
   if (entries.length === 0) return ['No LLM usage recorded.'];
   const sum = entries.reduce((a, [, u]) => ({ calls: a.calls + u.calls, promptTokens: a.promptTokens + u.promptTokens, completionTokens: a.completionTokens + u.completionTokens, estimatedCostUsd: a.estimatedCostUsd + u.estimatedCostUsd }), { calls: 0, promptTokens: 0, completionTokens: 0, estimatedCostUsd: 0 });
   const row = (name: string, u: typeof sum) => [name, formatCount(u.calls), formatCount(u.promptTokens), formatCount(u.completionTokens), `$${u.estimatedCostUsd.toFixed(2)}`];
-  return [renderTable(['Stage', 'Calls', 'Prompt tokens', 'Completion tokens', 'Est. cost'], [...entries.map(([s, u]) => row(s, u)), row('total', sum)], ['left', 'right', 'right', 'right', 'right'])];
+  const costHeader = manifest.llmEndpoint === 'embedded' ? 'Est. cost at API prices (embedded model: none paid)' : 'Est. cost';
+  return [renderTable(['Stage', 'Calls', 'Prompt tokens', 'Completion tokens', costHeader], [...entries.map(([s, u]) => row(s, u)), row('total', sum)], ['left', 'right', 'right', 'right', 'right'])];
 }
 
 /** The dataset card: front matter, method, layout, this build's tables and provenance. */

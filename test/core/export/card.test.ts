@@ -48,6 +48,12 @@ describe('dataset card', () => {
     for (const s of ['abc123', '0.1.0+deadbeef', 'gpt-3.5-turbo', 'extract_too_short 3', '$0.19', 'Table 1', 'w/o En']) expect(card).toContain(s);
   });
 
+  it('labels the cost of a build on the embedded model as what an API would charge, not a bill', () => {
+    const local = renderDatasetCard({ ...manifest, llmEndpoint: 'embedded' }, summarizeStats([{ file: 'en_chat_specific.jsonl', lang: 'en', subset: 'chat_specific', acc }]));
+    expect(local).toContain('Est. cost at API prices (embedded model: none paid)');
+    expect(card).not.toContain('embedded model');
+  });
+
   it.each([
     [999, 'n<1K'],
     [1000, '1K<n<10K'],
