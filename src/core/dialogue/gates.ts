@@ -136,9 +136,12 @@ export function questionFinishReason(finishReason: FinishReason, raw: string, cl
  * token limit did, so it counts as stopped.
  */
 export function cleanAnswer(raw: string, labels: { user: string; assistant: string }): { text: string; cut: boolean } {
-  const text = stripPreamble(raw);
   const names = [labels.user, labels.assistant, 'User', 'Assistant'].map(escapeRegExp).join('|');
-  const turn = new RegExp(`^[ \\t]*(?:\\*\\*)?(?:${names})(?:\\*\\*)?\\s*[:：]`, 'imu').exec(text);
+  const speaker = new RegExp(`^[ \\t]*(?:\\*\\*)?(?:${names})(?:\\*\\*)?\\s*[:：]`, 'imu');
+  // A speaker label the answer opens with ("Usuario: Porque…", "Assistant: …") is the model's, not the answer's.
+  const lead = speaker.exec(raw);
+  const text = stripPreamble(lead?.index === 0 && raw.slice(lead[0].length).trim() !== '' ? raw.slice(lead[0].length).trim() : raw);
+  const turn = speaker.exec(text);
   if (!turn || turn.index === 0) return { text, cut: false };
   return { text: text.slice(0, turn.index).trim(), cut: true };
 }
