@@ -38,6 +38,9 @@ interface Slot {
   chat: LlamaChat;
 }
 
+/** Tail cut-offs applied to every sampled call, as llama.cpp's server does by default (top_k 40, min_p 0.05). */
+const SAMPLING = { topK: 40, minP: 0.05 } as const;
+
 const STOP_REASONS: Record<string, FinishReason> = {
   eogToken: 'stop',
   stopGenerationTrigger: 'stop',
@@ -168,6 +171,10 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
         temperature: request.temperature,
         topP: request.topP,
         seed: request.seed,
+        // llama.cpp server's own defaults: without them a small model sampling at temperature > 0 draws tail
+        // tokens mid-word ("Why6Does", "je1 considère"), seen with Qwen2.5-0.5B at top_p 1 in the demo.
+        topK: SAMPLING.topK,
+        minP: SAMPLING.minP,
         grammar,
         signal: abort,
         // On the time limit, keep what was written (a truncated output the gates count) instead of throwing it away.
