@@ -14,6 +14,7 @@ import { datasetManifestSchema, renderDatasetCard, type DatasetManifest } from '
 import { stripDocumentWith, templateSplitter } from '../core/export/formats';
 import type { QualityFailure } from '../core/export/quality';
 import { summariseLanguages } from '../core/export/build-summary';
+import { registryModelLicence } from '../llm/model-acquire';
 import { datasetFileName, sidecarFileName, type DatasetStats, type SidecarEntry, type Subset } from '../core/export/stats';
 import type { Funnel } from '../core/stats';
 import type { Config } from '../config';
@@ -276,6 +277,16 @@ async function writePassThrough(ctx: BuildContext, manifestKey: string, lang: st
   );
 }
 
+/** Licences of the registry models that wrote the build (a user's own model or an API has none we know). */
+function licencesOf(models: Record<string, Set<string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const model of Object.values(models).flatMap((set) => [...set])) {
+    const licence = registryModelLicence(model);
+    if (licence) out[model] = licence;
+  }
+  return out;
+}
+
 function joined(sets: Record<string, Set<string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(sets).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort().join(', ')]));
 }
@@ -302,6 +313,7 @@ function buildManifest(input: AssembleInput, config: Config, prov: Provenance, s
     models: joined(prov.models),
     promptPacks: joined(prov.packs),
     llmEndpoint: config.llm.baseUrl === undefined ? 'embedded' : 'api',
+    modelLicences: licencesOf(prov.models),
     languages: stats.languages.length ? stats.languages : Object.keys(config.languages),
     files: Object.fromEntries(stats.files.map((f) => [f.file, { dialogues: f.acc.dialogues, turns: f.acc.turns }])),
     funnels,

