@@ -4,10 +4,12 @@
  * malformed bodies, wrong language). Every request is logged so tests can count calls and prove
  * that none started while a run was paused.
  *
- * Answers: the language of the last user message is guessed (CJK → zh, Cyrillic → ru, else
- * stop-word counts for en/fr/es) and 1–4 sentences of that language are picked by the hash of
- * the messages. Every `⟦P<n>⟧` placeholder of the last user message is copied into the answer,
- * in order. Tokens are counted crudely: one per whitespace-separated word, one per CJK character.
+ * Answers: the language of the system prompt (else the last user message) is guessed (CJK → zh,
+ * Cyrillic → ru, else stop-word counts for en/fr/es) and 1–4 sentences of that language are picked
+ * by the hash of the messages, as many as fit max_tokens, none the prompt already holds while the
+ * bank lasts; a text to translate gets as many as its length asks, its numbers kept. Every
+ * `⟦P<n>⟧` placeholder of the last user message is copied into the answer, in order. Tokens are
+ * counted crudely: one per whitespace-separated word, one per CJK character.
  *
  * Structured output: when `response_format` carries a schema (json_schema, or json_object with `schema`), or
  * else the last user message shows a JSON object of booleans as the answer's example (the judge's prompt does),
@@ -144,6 +146,14 @@ export const FAKE_SENTENCES: Readonly<Record<FakeLang, readonly string[]>> = {
     'The train was late again, so the children played cards in the waiting room.',
     'Scientists think that the lake was formed by a glacier thousands of years ago.',
     'He bought fresh bread at the market and shared it with his friends in the park.',
+    'The bakery on the corner sells warm rolls before most people wake up.',
+    'In winter the small harbour is calm and the fishing boats stay tied to the pier.',
+    'Her grandmother taught her to knit scarves during the long autumn evenings.',
+    'The bridge over the canal was painted green after the storm had damaged it.',
+    'Students often meet in the garden behind the school to read and talk.',
+    'A narrow path climbs through the pine forest to a quiet wooden chapel.',
+    'The market square fills with music and flowers at the start of every summer.',
+    'My brother repairs old bicycles in his garage and gives them to his friends.',
   ],
   fr: [
     'La vieille bibliothèque du centre-ville ouvre tôt en semaine et ferme tard le vendredi.',
@@ -154,6 +164,14 @@ export const FAKE_SENTENCES: Readonly<Record<FakeLang, readonly string[]>> = {
     'Le train avait encore du retard, alors les enfants ont joué aux cartes dans la salle.',
     'Les chercheurs pensent que le lac a été formé par un glacier il y a des milliers d’années.',
     'Il a acheté du pain frais au marché et il l’a partagé avec ses amis dans le parc.',
+    'La boulangerie du coin vend des petits pains chauds avant que les gens se réveillent.',
+    'En hiver, le petit port est calme et les bateaux de pêche restent attachés au quai.',
+    'Sa grand-mère lui a appris à tricoter des écharpes pendant les longues soirées d’automne.',
+    'Le pont au-dessus du canal a été peint en vert après la tempête qui l’avait abîmé.',
+    'Les élèves se retrouvent souvent dans le jardin derrière l’école pour lire et discuter.',
+    'Un sentier étroit monte à travers la forêt de pins jusqu’à une petite chapelle en bois.',
+    'La place du marché se remplit de musique et de fleurs au début de chaque été.',
+    'Mon frère répare de vieux vélos dans son garage et il les donne à ses amis.',
   ],
   es: [
     'La antigua biblioteca del centro abre temprano entre semana y cierra tarde los viernes.',
@@ -164,6 +182,14 @@ export const FAKE_SENTENCES: Readonly<Record<FakeLang, readonly string[]>> = {
     'El tren llegó tarde otra vez, así que los niños jugaron a las cartas en la sala de espera.',
     'Los científicos creen que el lago se formó por un glaciar hace miles de años.',
     'Compró pan fresco en el mercado y lo compartió con sus amigos en el parque.',
+    'La panadería de la esquina vende panecillos calientes antes de que la gente se despierte.',
+    'En invierno el pequeño puerto está tranquilo y los barcos de pesca se quedan amarrados al muelle.',
+    'Su abuela le enseñó a tejer bufandas durante las largas tardes de otoño.',
+    'El puente sobre el canal fue pintado de verde después de la tormenta que lo había dañado.',
+    'Los estudiantes se reúnen a menudo en el jardín detrás de la escuela para leer y conversar.',
+    'Un sendero estrecho sube por el bosque de pinos hasta una pequeña capilla de madera.',
+    'La plaza del mercado se llena de música y de flores al comienzo de cada verano.',
+    'Mi hermano arregla bicicletas viejas en su garaje y se las regala a sus amigos.',
   ],
   ru: [
     'Старая библиотека в центре города открывается рано по будням и закрывается поздно в пятницу.',
@@ -174,6 +200,14 @@ export const FAKE_SENTENCES: Readonly<Record<FakeLang, readonly string[]>> = {
     'Поезд снова опоздал, поэтому дети играли в карты в зале ожидания.',
     'Учёные считают, что озеро образовалось из ледника много тысяч лет назад.',
     'Он купил свежий хлеб на рынке и поделился им с друзьями в парке.',
+    'Пекарня на углу продаёт тёплые булочки ещё до того, как люди проснутся.',
+    'Зимой в маленькой гавани спокойно, и рыбацкие лодки стоят у причала.',
+    'Бабушка научила её вязать шарфы долгими осенними вечерами.',
+    'Мост через канал покрасили в зелёный цвет после сильной бури.',
+    'Студенты часто встречаются в саду за школой, чтобы читать и разговаривать.',
+    'Узкая тропа поднимается через сосновый лес к тихой деревянной часовне.',
+    'В начале каждого лета рыночная площадь наполняется музыкой и цветами.',
+    'Мой брат чинит старые велосипеды в гараже и дарит их своим друзьям.',
   ],
   zh: [
     '市中心的老图书馆在工作日很早开门，星期五很晚才关门。',
@@ -184,6 +218,14 @@ export const FAKE_SENTENCES: Readonly<Record<FakeLang, readonly string[]>> = {
     '火车又晚点了，孩子们就在候车室里玩起了纸牌。',
     '科学家认为这个湖是几千年前由冰川形成的。',
     '他在市场上买了新鲜的面包，然后在公园里和朋友们一起分享。',
+    '街角的面包店在大多数人醒来之前就开始卖热乎乎的面包卷。',
+    '冬天的小港口很平静，渔船都系在码头边。',
+    '奶奶在漫长的秋天晚上教她怎么织围巾，她们一边织一边聊天。',
+    '暴风雨过后，运河上的那座桥被漆成了绿色。',
+    '学生们常常在学校后面的花园里见面，读书聊天。',
+    '一条窄窄的小路穿过松树林，通向一座安静的木头小教堂。',
+    '每年夏天开始的时候，集市广场上到处是音乐和鲜花。',
+    '我哥哥在车库里修理旧自行车，然后送给他的朋友们。',
   ],
 };
 
@@ -229,27 +271,48 @@ export function answerLanguage(messages: Array<{ role: string; content: string }
   return guessLanguage([...messages].reverse().find((m) => m.role === 'user')?.content ?? '');
 }
 
-/** The answer the fake gives to these messages without faults (exported so tests can predict it). */
-export function fakeAnswer(messages: Array<{ role: string; content: string }>, lang?: FakeLang): string {
+/** What shapes a fake answer besides the messages. */
+export interface FakeAnswerOptions {
+  /** Answer in this language (default: answerLanguage of the messages). */
+  lang?: FakeLang;
+  /** The request's max_tokens: an answer that is not a translation is written to fit it, as a model told its budget does. */
+  maxTokens?: number;
+}
+
+/**
+ * The answer the fake gives to these messages without faults (exported so tests can predict it). Like a good model,
+ * it does not repeat what the prompt already holds: bank sentences found in any message are taken last, so an
+ * answer does not restate its question and a follow-up question does not ask an earlier one again.
+ */
+export function fakeAnswer(messages: Array<{ role: string; content: string }>, options: FakeAnswerOptions = {}): string {
   const hash = messagesHash(messages);
   const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-  const language = lang ?? answerLanguage(messages);
+  const language = options.lang ?? answerLanguage(messages);
   const rng = rngFor('fake-openai', hash, 'answer');
   const bank = FAKE_SENTENCES[language];
-  // A text to translate (the packs wrap it in <text>…</text>) gets a reply as long as it, keeping its numbers, as a
-  // translator's would: the translation gates drop a summary and a changed number.
-  const source = /<text>\s*([\s\S]*?)\s*<\/text>/.exec(lastUser)?.[1];
+  // A text to translate (the packs put it between a <text> line and a </text> line, after an instruction that names
+  // the tags) gets a reply as long as it, keeping its numbers, as a translator's would: the translation gates drop a
+  // summary and a changed number.
+  const source = /^<text>\n([\s\S]*)\n<\/text>$/m.exec(lastUser)?.[1];
   const prose = source?.replace(/⟦P\d+⟧/g, ' ');
   const perSentence = bank.reduce((n, s) => n + weightedLength(s), 0) / bank.length;
-  const count = prose === undefined ? 1 + Math.floor(rng() * 4) : Math.max(1, Math.min(64, Math.round(weightedLength(prose.trim()) / perSentence)));
+  let count = prose === undefined ? 1 + Math.floor(rng() * 4) : Math.max(1, Math.round(weightedLength(prose.trim()) / perSentence));
   const start = Math.floor(rng() * bank.length);
-  const sentences = Array.from({ length: count }, (_, i) => bank[(start + i) % bank.length]);
-  const numbers = prose?.match(/\d+(?:[.,]\d+)*/g) ?? [];
-  if (numbers.length > 0) sentences[count - 1] = `${sentences[count - 1]} ${numbers.join(' ')}`;
+  const prompt = messages.map((m) => m.content).join('\n');
+  const rotation = Array.from({ length: bank.length }, (_, i) => bank[(start + i) % bank.length]!);
+  const order = [...rotation.filter((s) => !prompt.includes(s)), ...rotation.filter((s) => prompt.includes(s))];
+  const pick = (n: number) => Array.from({ length: n }, (_, i) => order[i % order.length]!);
+  if (prose === undefined && options.maxTokens !== undefined) {
+    while (count > 1 && fakeTokens(pick(count).join(' ')).length > options.maxTokens) count--;
+  }
+  const sentences = pick(count);
+  // Numbers as the translation gate reads them ("1 000" is one), set apart so that no two read as one.
+  const numbers = prose?.match(/\d+(?:(?:[.,]|[ \u00a0\u202f](?=\d{3}(?!\d)))\d+)*/g) ?? [];
+  if (numbers.length > 0) sentences[count - 1] = `${sentences[count - 1]} ${numbers.join('; ')}`;
   const placeholders = lastUser.match(/⟦P\d+⟧/g) ?? [];
   // Placeholder i goes after sentence floor(i*n/m): non-decreasing, so their order is kept.
   const withMarks = sentences.map((s) => [s]);
-  placeholders.forEach((p, i) => withMarks[Math.floor((i * count) / placeholders.length)].push(p));
+  placeholders.forEach((p, i) => withMarks[Math.floor((i * count) / placeholders.length)]!.push(p));
   return withMarks.map((parts) => parts.join(' ')).join(language === 'zh' ? '' : ' ');
 }
 
@@ -401,7 +464,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       if (typeof r !== 'string' && r.finishReason) finishReason = r.finishReason;
     } else {
       const schema = answerSchema(responseFormat, messages);
-      content = schema ? structuredAnswer(schema, messages, f.judgeTrue ?? []) : fakeAnswer(messages, lang);
+      content = schema ? structuredAnswer(schema, messages, f.judgeTrue ?? []) : fakeAnswer(messages, { lang, maxTokens });
       const tokens = fakeTokens(content);
       let limit = maxTokens ?? Infinity;
       if (f.truncateAll) limit = Math.min(limit, Math.max(1, Math.floor(tokens.length / 2)));

@@ -168,7 +168,7 @@ describe('quality gates', () => {
 
   it('a failure after the first turn ends the dialogue at the last good turn and counts it as ended early', async () => {
     fake.reset();
-    fake.setFaults({ respond: (req) => (['inDepthQuestion', 'expansiveQuestion'].includes(partOf(enPack, req) ?? '') ? FAKE_SENTENCES.fr[0]! : fakeAnswer(req.messages)) });
+    fake.setFaults({ respond: (req) => (['inDepthQuestion', 'expansiveQuestion'].includes(partOf(enPack, req) ?? '') ? FAKE_SENTENCES.fr[0]! : fakeAnswer(req.messages, { maxTokens: req.maxTokens })) });
     const config = dialogueConfig(testDir('ended-early'), { articles: 3, quota: 6, extra: { dialogue: { maxTurns: 3 } } });
     const b = await build(config);
     const stage = stageOf(b, 'en');
@@ -207,7 +207,7 @@ describe('exact quota', () => {
     fake.reset();
     // Segments whose document hashes odd get French answers: their first turn fails the language gate.
     const rejected = (req: FakeChatRequest) => parseInt(stableHash(documentOf(req)).slice(-1), 16) % 2 === 1;
-    fake.setFaults({ respond: (req) => (rejected(req) ? FAKE_SENTENCES.fr[1]! : fakeAnswer(req.messages)) });
+    fake.setFaults({ respond: (req) => (rejected(req) ? FAKE_SENTENCES.fr[1]! : fakeAnswer(req.messages, { maxTokens: req.maxTokens })) });
     const b = await build(dialogueConfig(testDir('top-up'), { articles: 6, quota: 5 }));
     const stage = stageOf(b, 'en');
     expect(b.lines.map((l) => l.id)).toEqual([0, 1, 2, 3, 4].map((n) => `en_chat_specific_${n}`));
