@@ -3,7 +3,7 @@
  * for 1 and 2 parallel sequences, and the time of a typical dialogue turn (~1,200-token prompt,
  * ~200-token answer). Prints two sample answers (zh, fr).
  *
- *   npx tsx bench/local-model.ts [source] [--threads N]
+ *   npx tsx bench/local-model.ts [source] [--threads N] [--parallel=1,2,4]
  * source: pypi:<name> | path | http(s) URL (default: the default PyPI model).
  */
 import os from 'node:os';
@@ -18,12 +18,14 @@ const PASSAGE =
   'Each spring the water rose over the lower market, so the guilds kept their ledgers in the tower above the gate. ' +
   'Scholars later argued about whether the bridge or the market came first, and the town archive holds letters from both sides. ';
 
-function args(): { source?: string; threads: number } {
+function args(): { source?: string; threads: number; parallel: number[] } {
   const argv = process.argv.slice(2);
   const t = argv.indexOf('--threads');
   const threads = t >= 0 ? Number(argv[t + 1]) : 2;
-  const rest = t >= 0 ? argv.filter((_, i) => i !== t && i !== t + 1) : argv;
-  return { source: rest[0], threads };
+  const p = argv.find((a) => a.startsWith('--parallel='));
+  const parallel = p ? p.slice('--parallel='.length).split(',').map(Number) : [1, 2];
+  const rest = (t >= 0 ? argv.filter((_, i) => i !== t && i !== t + 1) : argv).filter((a) => a !== p);
+  return { source: rest[0], threads, parallel };
 }
 
 /** A prompt of about `target` model tokens; the nonce up front defeats prefix reuse between runs. */
@@ -44,13 +46,13 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 async function main(): Promise<void> {
-  const { source, threads } = args();
+  const { source, threads, parallel: parallels } = args();
   const [model, acquireS] = await timed(() => ensureLocalModel({ cacheDir: path.join(toolEnv().cacheDir, 'models'), source }));
   console.log(`model: ${model.description}`);
   console.log(`file: ${model.path} (${(model.size / 1e6).toFixed(0)} MB, sha256 ${model.sha256.slice(0, 12)}…), acquire ${acquireS.toFixed(1)} s`);
   console.log(`machine: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, threads ${threads}`);
 
-  const [backend, loadS] = await timed(() => createLocalBackend({ modelPath: model.path, contextSize: 2048, threads, parallelSequences: 2 }));
+  const [backend, loadS] = await timed(() => createLocalBackend({ modelPath: model.path, contextSize: 2048, threads, parallelSequences: Math.max(...parallels) }));
   console.log(`load: ${loadS.toFixed(1)} s, chat wrapper ${backend.chatWrapper}\n`);
   const system = 'You are a helpful assistant.';
   const rows: string[] = [];
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
     await backend.chat(req(system, 'Hello', 4)); // warm-up
 
     // The machine is shared: each figure is the best and the median of REPEATS runs.
-    for (const parallel of [1, 2]) {
+    for (const parallel of parallels) {
       const pp = await repeat(async (r) => {
         // ~1,000-token prompts, one output token each; a fresh nonce per run defeats prefix reuse.
         const prompts = Array.from({ length: parallel }, (_, i) => longPrompt(backend, 1000, `pp-${parallel}-${r}-${i}-${Date.now()}`));
