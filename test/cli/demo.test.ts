@@ -33,6 +33,8 @@ describe('ultralink demo (reduced: fr, one dialogue, one math translation, local
     for (const file of ['fr_chat_specific.jsonl', 'fr_math.jsonl', 'manifest.json', 'README.md', 'tables.md']) expect(existsSync(path.join(folder!, file)), file).toBe(true);
     for (const file of ['fr_chat_specific.jsonl', 'fr_math.jsonl']) {
       const lines = readFileSync(path.join(folder!, file), 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { id: string; data: string[] });
+      // The default model writes French that passed every gate: the file is not empty (the demo also exits 1 then).
+      expect(lines.length, `${file}\n${output.slice(-2000)}`).toBeGreaterThan(0);
       lines.forEach((l, n) => {
         expect(l.id).toBe(`${file.replace('.jsonl', '')}_${n}`);
         expect(l.data.length % 2).toBe(0);
@@ -47,6 +49,8 @@ describe('ultralink demo (reduced: fr, one dialogue, one math translation, local
     expect(output).not.toContain('No workflows registered'); // the LLM worker's expected SDK warning is not shown
     expect(manifest.llm['fr/chat_specific'].promptTokens).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/Table 1/);
+    expect(run.stdout).toMatch(/^\s+fr\s+2 records\s+chat_specific 1\/1.* · math 1\/1/m); // the per-language summary
+    expect(run.stdout).toContain('local model, no API cost');
   });
 });
 

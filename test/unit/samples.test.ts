@@ -52,10 +52,10 @@ describe('samples/demo.yaml', () => {
     expect(Object.keys(config.languages).sort()).toEqual([...LANGS].sort());
     for (const lang of LANGS) expect(config.languages[lang].dump).toBe(`samples/wiki/${lang}wiki-sample.xml`);
     expect(config.languages.zh.scriptConversion).toBe('t2s');
-    expect(config.knowledge).toMatchObject({ minDocTokens: 200, maxDocTokens: 3000, minSegmentTokens: 150, maxSegmentTokens: 400 });
+    expect(config.knowledge).toMatchObject({ minDocTokens: 200, maxDocTokens: 3000, minSegmentTokens: 120, maxSegmentTokens: 300 });
     expect(config.agnostic.quotas).toEqual({ chat: 1, math: 1, code: 1 });
-    expect(config.agnostic.translateRetries).toBe(0);
-    expect(config.control.maxDrawFactor).toBe(2);
+    expect(config.agnostic.translateRetries).toBe(1);
+    expect(config.control.maxDrawFactor).toBe(4);
   });
 });
 
