@@ -76,8 +76,13 @@ interface GeneratedTurn extends TurnOutcome {
 /** Characters of a dropped output kept in its turn file, so a drop can be inspected, not just counted. */
 const REJECTED_CHARS = 2_000;
 
-/** A stored turn half: the text and how it was obtained. */
+/**
+ * A stored turn half. `calls` is what the turn needed (1 per LLM call, as a translation field counts it), so a
+ * record's cost is the same whether its answer was sent or came from the cache, crash or no crash; `cached` says
+ * nothing was sent, which the stage's count of sent calls reads.
+ */
 interface StoredTurn extends TurnOutcome {
+  cached?: true;
   text?: string;
   /** The raw output a gate dropped (first REJECTED_CHARS characters). */
   rejected?: string;
@@ -108,6 +113,11 @@ export function dialogueDir(buildId: string, lang: string, segmentIndex: number)
 
 function turnKey(input: { buildId: string; lang: string; segmentIndex: number; turn: number }, role: 'q' | 'a'): string {
   return `${dialogueDir(input.buildId, input.lang, input.segmentIndex)}/turn-${input.turn}-${role}.json`;
+}
+
+/** What a stored turn reports to the stage: the calls it sent (none when its answer came from the cache). */
+function storedOutcome(turn: StoredTurn): TurnOutcome {
+  return { ok: turn.ok, reason: turn.reason, calls: turn.cached ? 0 : turn.calls, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens };
 }
 
 /** Dialogue activities over the shared build context. */
@@ -141,7 +151,7 @@ export function createDialogueActivities(ctx: BuildContext) {
     const key = turnKey(input, role);
     // Idempotency: a stored outcome is returned as is (its original cost too, so stage totals do not depend on crashes).
     const done = await getJson<StoredTurn>(ctx.storage, key);
-    if (done) return { ok: done.ok, reason: done.reason, text: done.ok ? done.text : undefined, calls: done.calls, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
+    if (done) return { ...storedOutcome(done), text: done.ok ? done.text : undefined };
     const config = await ctx.configOf(input.buildId);
     const lang = config.languages[input.lang]!;
     const opts = config.dialogue;
@@ -160,7 +170,7 @@ export function createDialogueActivities(ctx: BuildContext) {
       { text, finishReason, lang: input.lang, role: kind, tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0), document: segment.text, question: questionText },
       { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
     );
-    const spent = { calls: result.cached ? 0 : 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
+    const spent = { calls: 1, ...(result.cached ? { cached: true as const } : {}), promptTokens: result.promptTokens, completionTokens: result.completionTokens };
     const out = await store(
       key,
       verdict.keep
@@ -205,7 +215,7 @@ export function createDialogueActivities(ctx: BuildContext) {
 
   async function store(key: string, turn: StoredTurn): Promise<TurnOutcome> {
     await putJson(ctx.storage, key, turn);
-    return { ok: turn.ok, reason: turn.reason, calls: turn.calls, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens };
+    return storedOutcome(turn);
   }
 
   /** The question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
