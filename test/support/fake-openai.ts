@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { rngFor } from '../../src/core/random';
-import { weightedLength } from '../../src/core/agnostic/translate';
+import { NUMBER, weightedLength } from '../../src/core/agnostic/translate';
 import type { StructuredOutputRung } from '../../src/llm/openai-backend';
 
 /** Languages the fake can answer in. */
@@ -306,8 +306,8 @@ export function fakeAnswer(messages: Array<{ role: string; content: string }>, o
     while (count > 1 && fakeTokens(pick(count).join(' ')).length > options.maxTokens) count--;
   }
   const sentences = pick(count);
-  // Numbers as the translation gate reads them ("1 000" is one), set apart so that no two read as one.
-  const numbers = prose?.match(/\d+(?:(?:[.,]|[ \u00a0\u202f](?=\d{3}(?!\d)))\d+)*/g) ?? [];
+  // Numbers as the translation gate reads them, set apart so that no two read as one.
+  const numbers = prose?.match(NUMBER) ?? [];
   if (numbers.length > 0) sentences[count - 1] = `${sentences[count - 1]} ${numbers.join('; ')}`;
   const placeholders = lastUser.match(/⟦P\d+⟧/g) ?? [];
   // Placeholder i goes after sentence floor(i*n/m): non-decreasing, so their order is kept.

@@ -258,8 +258,8 @@ export function weightedLength(prose: string): number {
   return n;
 }
 
-// A number as written: digit runs joined by "." or "," ("3.5", "1,000", "1.234,5"), or by a space before three digits ("1 000").
-const NUMBER = /\d+(?:(?:[.,]|[ \u00a0\u202f](?=\d{3}(?!\d)))\d+)*/gu;
+/** A number as written: digit runs joined by "." or "," ("3.5", "1,000", "1.234,5"), or by a space before three digits ("1 000"). Global: use with match/matchAll. */
+export const NUMBER = /\d+(?:(?:[.,]|[ \u00a0\u202f](?=\d{3}(?!\d)))\d+)*/gu;
 // Words after a number that scale it, as powers of ten: "1.5 million" = "150万" = "1,5 млн".
 const SCALE_WORDS: Array<[string, number]> = [
   ['thousands?', 3], ['k', 3], ['millions?', 6], ['billions?', 9], ['bn', 9], ['trillions?', 12], // en
