@@ -23,21 +23,20 @@
  *   the tool cache, so a fresh machine fetches it); the server loads the same file.
  * --n: calls per workload per system per round; --repeat: rounds.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { toolEnv } from '../src/config';
 import { cleanWikitext } from '../src/core/wiki/wikitext';
-import { freePort } from '../src/devtools/temporal';
+import { readSelectedPages } from '../src/io/dump-source';
 import { createLocalBackend, type LocalBackend } from '../src/llm/local-backend';
 import { ensureLocalModel } from '../src/llm/model-acquire';
 import { createOpenAiBackend, type OpenAiBackend } from '../src/llm/openai-backend';
 import type { ChatRequest, ChatResult, LlmBackend } from '../src/llm/types';
+import { DEFAULT_PYTHON, llamaCppPythonMissing, MODEL_ALIAS, startLlamaCppPythonServer } from './support/llama-cpp-python';
 
 const REPO = path.resolve(__dirname, '..');
-const MODEL_ALIAS = 'bench-model';
 const SEED = 1;
 const A_TOKENS = 1000;
 const C_TOKENS = 600;
@@ -73,7 +72,7 @@ function parseOptions(): Options {
     return v;
   };
   return {
-    python: get('python') ?? process.env.ULTRALINK_LLAMA_CPP_PYTHON ?? '/tmp/llcpp/venv/bin/python',
+    python: get('python') ?? DEFAULT_PYTHON,
     model: get('model') ?? 'pypi:qwen2.5-coder-0.5b-instruct',
     threads: num('threads', 2),
     ctx: num('ctx', 2048),
@@ -87,14 +86,12 @@ function parseOptions(): Options {
 
 // ---- text -------------------------------------------------------------------------------------------------------
 
-/** Cleaned article texts (≥ 1,000 characters) of a sample dump in samples/wiki/ (the XML is entity-escaped once more than the wikitext). */
-function wikiPages(lang: string): string[] {
-  const xml = readFileSync(path.join(REPO, 'samples', 'wiki', `${lang}wiki-sample.xml`), 'utf8');
+/** Cleaned article texts (≥ 1,000 characters) of a sample dump in samples/wiki/, read as a build reads it (page selection drops redirects and lists). */
+async function wikiPages(lang: string): Promise<string[]> {
   const pages: string[] = [];
-  for (const m of xml.matchAll(/<text[^>]*>([\s\S]*?)<\/text>/g)) {
-    const wikitext = m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-    const cleaned = cleanWikitext(wikitext);
-    // Articles only: redirects and disambiguation lists are a line or a list, not a passage.
+  for await (const ev of readSelectedPages(path.join(REPO, 'samples', 'wiki', `${lang}wiki-sample.xml`), { lang })) {
+    if (ev.kind !== 'page') continue;
+    const cleaned = cleanWikitext(ev.page.text);
     if (cleaned.ok && cleaned.text.trim().length >= 1000) pages.push(cleaned.text.trim());
   }
   if (pages.length === 0) throw new Error(`no usable page in samples/wiki/${lang}wiki-sample.xml`);
@@ -122,61 +119,6 @@ function nonce(): string {
 
 function request(system: string, user: string, maxTokens: number): ChatRequest {
   return { messages: [{ role: 'system', content: system }, { role: 'user', content: user }], maxTokens, temperature: 0, topP: 1, seed: SEED };
-}
-
-// ---- the server -------------------------------------------------------------------------------------------------
-
-interface Server {
-  url: string;
-  version: string;
-  flags: string;
-  stop(): Promise<void>;
-}
-
-/** Starts llama_cpp.server on loopback and waits until /v1/models answers. */
-async function startServer(python: string, modelPath: string, threads: number, ctx: number): Promise<Server> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/v1`;
-  // --logits_all False: the server's default (True) computes the vocabulary logits of every prompt token, a cost of
-  // llama-cpp-python's API rather than of llama.cpp; node-llama-cpp asks for the last token's only.
-  const flags = ['--n_threads', String(threads), '--n_threads_batch', String(threads), '--n_ctx', String(ctx), '--n_batch', '512', '--logits_all', 'False'];
-  const args = ['-m', 'llama_cpp.server', '--model', modelPath, '--model_alias', MODEL_ALIAS, '--host', '127.0.0.1', '--port', String(port), ...flags, '--verbose', 'False'];
-  const child: ChildProcess = spawn(python, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
-  let exited: string | undefined;
-  child.on('exit', (code, signal) => (exited = `code ${code}, signal ${signal}; stderr: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
-  const onSignal = (): void => {
-    child.kill('SIGTERM');
-    process.exit(130);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  /** Idempotent. */
-  const stop = async (): Promise<void> => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (exited !== undefined) return;
-    const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await gone;
-  };
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    if (exited !== undefined) throw new Error(`llama_cpp.server exited before answering (${exited})`);
-    try {
-      if ((await fetch(`${url}/models`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`llama_cpp.server did not answer at ${url} within 180 s`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const version = spawnSync(python, ['-c', 'import llama_cpp; print(llama_cpp.__version__)'], { encoding: 'utf8' }).stdout.trim();
-  return { url, version, flags: flags.join(' '), stop };
 }
 
 // ---- measuring --------------------------------------------------------------------------------------------------
@@ -250,13 +192,9 @@ const load = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' / ');
 
 async function main(): Promise<void> {
   const opts = parseOptions();
-  const importable = existsSync(opts.python) && spawnSync(opts.python, ['-c', 'import llama_cpp.server'], { encoding: 'utf8' }).status === 0;
-  if (!importable) {
-    console.log(
-      `no llama-cpp-python server at ${opts.python}. Build a venv (compiles llama.cpp, ~20 min on 2 cores) and point --python at it:\n` +
-        `  python3 -m venv V && V/bin/pip install 'llama-cpp-python[server]==0.3.36'\n` +
-        `  npx tsx bench/embedded-vs-server.ts --python=V/bin/python`,
-    );
+  const missing = llamaCppPythonMissing(opts.python, 'npx tsx bench/embedded-vs-server.ts --python=V/bin/python');
+  if (missing) {
+    console.log(missing);
     process.exitCode = 1;
     return;
   }
@@ -272,7 +210,15 @@ async function main(): Promise<void> {
   console.log(`machine: ${os.cpus().length} cores, load average at start ${loadStart} (1/5/15 min)`);
   console.log(`both: ${opts.threads} threads, context ${opts.ctx}, temperature 0, top_p 1, seed ${SEED}, batch 512; n=${opts.n} calls per workload, ${opts.repeat} rounds`);
 
-  const serverUp = startServer(opts.python, model.path, opts.threads, opts.ctx);
+  // --logits_all False: the server's default (True) computes the vocabulary logits of every prompt token, a cost of
+  // llama-cpp-python's API rather than of llama.cpp; node-llama-cpp asks for the last token's only.
+  const serverUp = startLlamaCppPythonServer({
+    python: opts.python,
+    modelPath: model.path,
+    threads: opts.threads,
+    ctx: opts.ctx,
+    extraFlags: ['--n_batch', '512', '--logits_all', 'False'],
+  });
   serverUp.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
   let embedded: LocalBackend | undefined;
   try {
@@ -280,12 +226,12 @@ async function main(): Promise<void> {
     const server = await serverUp;
     const remote: OpenAiBackend = createOpenAiBackend({ baseURL: server.url, apiKey: 'none', model: MODEL_ALIAS, timeoutMs: 600_000, keyEnvVar: 'ULTRALINK_LLM_API_KEY' });
     console.log(`embedded: node-llama-cpp ${nlcVersion}, chat wrapper ${embedded.chatWrapper}, 1 sequence`);
-    console.log(`server: llama-cpp-python ${server.version} at ${server.url}, ${server.flags}`);
+    console.log(`server: llama-cpp-python ${server.version} at ${server.url}, ${server.flags.join(' ')}`);
     const backends: Record<System, LlmBackend> = { embedded, server: remote };
     const tokens = (t: string): number => embedded!.countTokens(t);
 
-    const en = wikiPages('en');
-    const fr = wikiPages('fr');
+    const en = await wikiPages('en');
+    const fr = await wikiPages('fr');
     // Prompts of one round, the same for both systems; fresh nonces each round defeat prefix reuse.
     const roundRequests = (r: number): Record<Workload, ChatRequest[]> => {
       const idx = Array.from({ length: opts.n }, (_, i) => r * opts.n + i);

@@ -9,20 +9,18 @@
  * --python (or ULTRALINK_LLAMA_CPP_PYTHON): the venv's python, default /tmp/llcpp/venv/bin/python.
  * --model (or ULTRALINK_LLAMA_CPP_MODEL): default /tmp/models/qwen2.5-coder-0.5b-q4km.gguf.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { criteriaHit, judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages } from '../src/core/agnostic/judge';
-import { freePort } from '../src/devtools/temporal';
 import { createResponseCache } from '../src/llm/cache';
 import { createGateway, type Gateway } from '../src/llm/gateway';
 import { createOpenAiBackend } from '../src/llm/openai-backend';
 import { countPromptTokens } from '../src/llm/prompt-tokens';
 import { loadPack } from '../src/prompts/load';
 import { createFsStorage } from '../src/storage/fs-storage';
+import { DEFAULT_PYTHON, llamaCppPythonMissing, MODEL_ALIAS, startLlamaCppPythonServer } from './support/llama-cpp-python';
 
-const MODEL_ALIAS = 'bench-model';
 /** Conversations of both kinds: culture-free (kept) and naming people, places, brands or food (dropped). */
 const CONVERSATIONS: string[][] = [
   ['How do I sort a list of numbers in Python?', 'Call sorted() on it: sorted([3, 1, 2]) returns [1, 2, 3].'],
@@ -40,22 +38,6 @@ function option(name: string, envName: string, fallback: string): string {
 
 const seconds = (t0: number) => ((performance.now() - t0) / 1000).toFixed(1);
 
-/** Polls /v1/models until the server answers; fails when the process exits first or after `timeoutMs`. */
-async function waitUp(url: string, exited: () => string | undefined, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const gone = exited();
-    if (gone !== undefined) throw new Error(`llama_cpp.server exited before answering (${gone})`);
-    try {
-      if ((await fetch(`${url}/models`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`llama_cpp.server did not answer at ${url} within ${timeoutMs / 1000} s`);
-}
-
 async function judge(gateway: Gateway, turns: string[]): Promise<string> {
   const pack = loadPack('en', 'filter', parseFilterPack);
   const t0 = performance.now();
@@ -68,16 +50,12 @@ async function judge(gateway: Gateway, turns: string[]): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const python = option('python', 'ULTRALINK_LLAMA_CPP_PYTHON', '/tmp/llcpp/venv/bin/python');
+  const python = option('python', 'ULTRALINK_LLAMA_CPP_PYTHON', DEFAULT_PYTHON);
   const model = option('model', 'ULTRALINK_LLAMA_CPP_MODEL', '/tmp/models/qwen2.5-coder-0.5b-q4km.gguf');
   const threads = option('threads', 'ULTRALINK_LLAMA_CPP_THREADS', '2');
-  const importable = existsSync(python) && spawnSync(python, ['-c', 'import llama_cpp.server'], { encoding: 'utf8' }).status === 0;
-  if (!importable) {
-    console.log(
-      `no llama-cpp-python server at ${python}. Build a venv (compiles llama.cpp, ~20 min on 2 cores) and point --python at it:\n` +
-        `  python3 -m venv V && V/bin/pip install 'llama-cpp-python[server]==0.3.36'\n` +
-        `  npx tsx bench/llama-server.ts --python V/bin/python`,
-    );
+  const missing = llamaCppPythonMissing(python, 'npx tsx bench/llama-server.ts --python V/bin/python');
+  if (missing) {
+    console.log(missing);
     process.exitCode = 1;
     return;
   }
@@ -87,31 +65,21 @@ async function main(): Promise<void> {
     return;
   }
 
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/v1`;
-  const args = ['-m', 'llama_cpp.server', '--model', model, '--model_alias', MODEL_ALIAS, '--host', '127.0.0.1', '--port', String(port)];
-  args.push('--n_threads', threads, '--n_threads_batch', threads, '--n_ctx', '4096', '--verbose', 'False');
-  const server = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  // uvicorn's access log shows the status of every request, refused rungs included (stdout by default; read both).
+  // uvicorn's access log shows the status of every request, refused rungs included.
   const statuses: string[] = [];
-  const access = (d: Buffer) => {
-    for (const m of d.toString().matchAll(/"POST \/v1\/chat\/completions HTTP\/[\d.]+" (\d{3})/g)) statuses.push(m[1]);
+  const access = (chunk: string) => {
+    for (const m of chunk.matchAll(/"POST \/v1\/chat\/completions HTTP\/[\d.]+" (\d{3})/g)) statuses.push(m[1]);
   };
-  server.stdout.on('data', access);
-  server.stderr.on('data', (d: Buffer) => {
-    access(d);
-    stderr = (stderr + d.toString()).slice(-4_000);
-  });
   // The log line may trail the response: wait (up to 2 s) for the 200 that ended the call.
   const answered = async (from: number) => {
     for (let i = 0; i < 40 && !statuses.slice(from).includes('200'); i++) await new Promise((r) => setTimeout(r, 50));
     return `HTTP ${statuses.slice(from).join(', ') || '(not logged)'}`;
   };
-  let exit: string | undefined;
-  server.on('exit', (code, signal) => (exit = `code ${code}, signal ${signal}; stderr: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
-  const version = spawnSync(python, ['-c', 'import llama_cpp; print(llama_cpp.__version__)'], { encoding: 'utf8' }).stdout.trim();
-  console.log(`llama-cpp-python ${version}, model ${path.basename(model)}, ${threads} threads, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+  let t0 = performance.now();
+  const server = await startLlamaCppPythonServer({ python, modelPath: model, threads: Number(threads), ctx: 4096, onOutput: access });
+  const url = server.url;
+  console.log(`llama-cpp-python ${server.version}, model ${path.basename(model)}, ${threads} threads, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
+  console.log(`server up at ${url} in ${seconds(t0)} s`);
   const dirs: string[] = [];
   const gatewayOf = (backend: ReturnType<typeof createOpenAiBackend>) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'llama-server-bench-'));
@@ -120,10 +88,6 @@ async function main(): Promise<void> {
   };
   const newBackend = () => createOpenAiBackend({ baseURL: url, apiKey: 'none', model: MODEL_ALIAS, timeoutMs: 300_000, keyEnvVar: 'ULTRALINK_LLM_API_KEY' });
   try {
-    let t0 = performance.now();
-    await waitUp(url, () => exit, 180_000);
-    console.log(`server up at ${url} in ${seconds(t0)} s`);
-
     const probed = newBackend();
     t0 = performance.now();
     let from = statuses.length;
@@ -141,8 +105,7 @@ async function main(): Promise<void> {
     const line = await judge(gatewayOf(newBackend()), CONVERSATIONS[2]);
     console.log(`unprobed backend, judge "${CONVERSATIONS[2][0]}": ${line}; ${await answered(from)}`);
   } finally {
-    server.kill('SIGTERM');
-    if (exit === undefined) await new Promise((r) => server.once('exit', r));
+    await server.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
 }
