@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readWorkerSecrets, resolveConfig } from '../src/config';
 import { runDemo, type DemoResult } from '../src/demo';
+import { summariseLanguages } from '../src/core/export/build-summary';
 import type { StepStats } from '../src/core/stats';
 
 const LLM_STAGES = ['culture_filter', 'chat_specific', 'chat_agnostic', 'math', 'code'] as const;
@@ -96,7 +97,9 @@ async function main(): Promise<void> {
     const completion = stages.reduce((n, s) => n + s.completionTokens, 0);
     const prompt = stages.reduce((n, s) => n + s.promptTokens, 0);
     const files = Object.entries(r.demo?.result.dataset.files ?? {});
-    const kept = files.filter(([f]) => !f.startsWith('en_') || f.includes('chat_specific')).reduce((n, [, c]) => n + c, 0);
+    // LLM-made: the files with a stage behind them (English agnostic files pass the sources through).
+    const rows = [...summariseLanguages(r.demo?.result.dataset.files ?? {}, stages).values()].flat();
+    const kept = rows.filter((row) => row.asked !== undefined).reduce((n, row) => n + row.written, 0);
     const nonEmpty = files.filter(([, c]) => c > 0).length;
     return { calls, completion, prompt, kept, nonEmpty, files: files.length };
   });
