@@ -5,9 +5,7 @@
  * call that was in flight. One activity per call cost the server and the worker about four times the
  * orchestration per dialogue (bench/multi-worker.ts, docs/capacity.md).
  */
-import { ApplicationFailure } from '@temporalio/activity';
 import { checkCompletion, checkPromptFits, cleanOutput, normaliseOutput } from '../core/dialogue/gates';
-import { formatDialogueLine } from '../core/dialogue/format';
 import type { QuestionKind } from '../core/dialogue/plan';
 import { instructionText, renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
 import type { DialoguePack } from '../core/dialogue/prompt-pack';
@@ -21,7 +19,7 @@ import type { BuildContext } from './build-context';
 import { addCallCost, type CallOutcome } from '../llm/cost';
 import { callGateway } from './llm';
 
-export interface TurnInput {
+interface TurnInput {
   buildId: string;
   lang: string;
   segmentsKey: string;
@@ -29,15 +27,10 @@ export interface TurnInput {
   /** 0-based turn (question + answer pair). */
   turn: number;
   kind: QuestionKind;
-  /**
-   * On the answer of the last planned turn: the kinds of all turns, so a good answer also writes the dialogue
-   * record — one activity (and its history events) fewer per dialogue than a separate saveDialogue.
-   */
-  finalKinds?: QuestionKind[];
 }
 
-/** What saveDialogue needs: the dialogue's segment and the kinds of its completed turns. */
-export interface SaveDialogueInput {
+/** What a dialogue record needs: its segment and the kinds of its completed turns. */
+interface SaveDialogueInput {
   buildId: string;
   lang: string;
   segmentsKey: string;
@@ -125,27 +118,15 @@ export function createDialogueActivities(ctx: BuildContext) {
   const packs = new Map<string, DialoguePack>();
   const packOf = (lang: string) => packs.get(lang) ?? packs.set(lang, loadDialoguePack(lang)).get(lang)!;
 
-  async function history(input: TurnInput, upTo: number): Promise<string[]> {
-    const out: string[] = [];
-    for (let t = 0; t < upTo; t++) {
-      for (const role of ['q', 'a'] as const) {
-        const stored = await getJson<StoredTurn>(ctx.storage, turnKey({ ...input, turn: t }, role));
-        if (!stored?.ok || stored.text === undefined) throw missing(`turn ${t}${role} of segment ${input.segmentIndex}`);
-        out.push(stored.text);
-      }
-    }
-    return out;
-  }
-
   /**
    * Runs one generation: prompt fit gate, cached LLM call, normalisation, output gates; stores the outcome and
-   * returns it with the kept text. `past` is the dialogue so far when the caller holds it (else read from storage).
+   * returns it with the kept text. `past` is the dialogue so far (its kept texts, in turn order).
    */
   async function generate(
     input: TurnInput,
     role: 'q' | 'a',
     render: (background: string, past: string[]) => Promise<ChatMessage[]>,
-    known?: string[],
+    past: string[],
     questionText?: string,
   ): Promise<GeneratedTurn> {
     const key = turnKey(input, role);
@@ -156,7 +137,6 @@ export function createDialogueActivities(ctx: BuildContext) {
     const lang = config.languages[input.lang]!;
     const opts = config.dialogue;
     const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
-    const past = known ?? (await history(input, input.turn));
     const messages = await render(segment.text, past);
     const maxTokens = role === 'q' ? opts.maxQuestionTokens : opts.maxAnswerTokens;
     const request = { messages, maxTokens, temperature: config.llm.temperature, topP: config.llm.topP, seed: config.seed };
@@ -219,12 +199,12 @@ export function createDialogueActivities(ctx: BuildContext) {
   }
 
   /** The question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
-  function question(input: TurnInput, past?: string[]): Promise<GeneratedTurn> {
+  function question(input: TurnInput, past: string[]): Promise<GeneratedTurn> {
     return generate(input, 'q', async (background, history) => renderQuestionMessages(packOf(input.lang), { background, history, kind: input.kind }), past);
   }
 
   /** The answer to `questionText` (Figure 6 initial, follow-up otherwise). */
-  function answer(input: TurnInput, questionText: string, past?: string[]): Promise<GeneratedTurn> {
+  function answer(input: TurnInput, questionText: string, past: string[]): Promise<GeneratedTurn> {
     const kind = input.turn === 0 ? 'initial' : 'followup';
     return generate(input, 'a', async (background, history) => renderAnswerMessages(packOf(input.lang), { background, history, question: questionText, kind }), past, questionText);
   }
@@ -256,38 +236,6 @@ export function createDialogueActivities(ctx: BuildContext) {
       await saveDialogue({ ...input, kinds });
       return { ...out, kept: true };
     },
-
-    // One call each, for histories that ran a dialogue as separate activities (before `writeDialogue`).
-    /** Generates the question of `turn`. */
-    async askQuestion(input: TurnInput): Promise<TurnOutcome> {
-      return outcomeOf(await question(input));
-    },
-
-    /** Generates the answer of `turn`; on the last turn, saves the dialogue. */
-    async giveAnswer(input: TurnInput): Promise<TurnOutcome> {
-      const stored = await getJson<StoredTurn>(ctx.storage, turnKey(input, 'q'));
-      if (!stored?.ok || stored.text === undefined) throw missing(`question of turn ${input.turn} of segment ${input.segmentIndex}`);
-      const out = outcomeOf(await answer(input, stored.text));
-      // Also on a retried attempt that found the answer already stored: the record may not have been written.
-      if (out.ok && input.finalKinds) await saveDialogue({ ...input, kinds: input.finalKinds });
-      return out;
-    },
-
-    saveDialogue,
   };
 }
 
-/** A turn's outcome without its text: texts stay in storage, never in workflow payloads. */
-function outcomeOf({ text: _text, ...outcome }: GeneratedTurn): TurnOutcome {
-  return outcome;
-}
-
-/** A turn the workflow only asks for after storing it: its absence is a bug no retry fixes. */
-function missing(what: string): ApplicationFailure {
-  return ApplicationFailure.create({ message: `${what} is missing from storage`, type: 'MissingInput', nonRetryable: true });
-}
-
-/** The output line of a stored dialogue (assembly numbers them). */
-export function dialogueLine(lang: string, n: number, d: StoredDialogue, pack: DialoguePack, includeDocument: boolean) {
-  return formatDialogueLine({ lang, index: n, background: d.document, turns: d.turns, pack, includeDocument });
-}

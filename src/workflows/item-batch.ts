@@ -4,11 +4,11 @@
  * items run concurrently up to a bound, and the batch's kept items are recorded in storage under the batch's
  * first position, so assembly can list them in draw order.
  */
-import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DialogueOutcome } from '../activities/dialogue';
 import type { Config } from '../config';
 import { addCallCost, type CallOutcome } from '../llm/cost';
-import { planFollowUps, planNextTurn, type QuestionKind } from '../core/dialogue/plan';
+import { planFollowUps, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
 import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, stageCap, type ControlSettings } from './control';
 import { llmActivities, llmItemActivities, workActivities } from './proxies';
@@ -168,7 +168,7 @@ function reportSpend(input: BatchInput, prompt: number, completion: number): voi
     .catch(() => undefined);
 }
 
-/** Items of one batch in flight at once, in batches started before the stage split its concurrency. */
+/** Items of one batch in flight at once when the stage has no explicit cap to share out (batches then take any free worker slot). */
 function itemConcurrency(config: Config): number {
   return Math.max(1, Math.min(16, config.llm.concurrency));
 }
@@ -212,49 +212,10 @@ function processItem(input: BatchInput, gate: LlmGate, sourceIndex: number): Pro
  * the dialogue activity runs the turns and holds one of the gate's slots throughout (one call at a time).
  */
 async function runDialogue(input: BatchInput, gate: LlmGate, segmentIndex: number): Promise<ItemOutcome> {
-  if (!patched('dialogue-activity')) return runDialogueByCalls(input, gate, segmentIndex);
   const { buildId, lang, config, source } = input;
   const plan: QuestionKind[] = ['initial', ...planFollowUps(config.seed, `${lang}:${segmentIndex}`, config.dialogue)];
   const r = await gate.run(() => llmItemActivities(config).writeDialogue({ buildId, lang, segmentsKey: source.manifestKey, segmentIndex, plan }), { pausable: true });
   return { sourceIndex: segmentIndex, ...r };
-}
-
-/** Histories started before `writeDialogue` replay here: one activity per question and per answer. */
-async function runDialogueByCalls(input: BatchInput, gate: LlmGate, segmentIndex: number): Promise<ItemOutcome> {
-  const { buildId, lang, config, source } = input;
-  const llm = llmActivities(config);
-  const base = { buildId, lang, segmentsKey: source.manifestKey, segmentIndex };
-  const out: ItemOutcome = { sourceIndex: segmentIndex, kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
-  const plan = (completedTurns: number) => planNextTurn({ seed: config.seed, segmentId: `${lang}:${segmentIndex}`, completedTurns, options: config.dialogue });
-  // Histories written before the last answer saved the dialogue itself replay with the separate saveDialogue.
-  const answerSaves = patched('answer-saves-dialogue');
-  const kinds: QuestionKind[] = [];
-  let saved = false;
-  for (let turn = 0; ; turn++) {
-    const kind: QuestionKind | 'end' = turn === 0 ? 'initial' : plan(turn);
-    if (kind === 'end') break;
-    const question = await gate.run(() => llm.askQuestion({ ...base, turn, kind }));
-    addCallCost(out, question);
-    if (question.ok) {
-      // The plan is seeded, not content-driven: whether this turn is the last is known before its answer.
-      const finalKinds = answerSaves && plan(turn + 1) === 'end' ? [...kinds, kind] : undefined;
-      const answer = await gate.run(() => llm.giveAnswer({ ...base, turn, kind, finalKinds }));
-      addCallCost(out, answer);
-      if (answer.ok) {
-        kinds.push(kind);
-        saved = finalKinds !== undefined;
-        continue;
-      }
-      if (turn === 0) return { ...out, reason: answer.reason };
-      out.endedEarly = answer.reason;
-      break;
-    }
-    if (turn === 0) return { ...out, reason: question.reason };
-    out.endedEarly = question.reason;
-    break;
-  }
-  if (!saved) await workActivities(config).saveDialogue({ ...base, kinds });
-  return { ...out, kept: true };
 }
 
 /** Paper §2.2.1: the multi-criteria judge; an unparsable verdict is asked once more, then dropped as unjudged. */
@@ -273,31 +234,9 @@ async function runJudge(input: BatchInput, gate: LlmGate, sourceIndex: number): 
 
 /** Paper §2.2.2: translate every text of the item (turn by turn); a failed check is retried, then the item dropped. */
 async function runTranslation(input: BatchInput, gate: LlmGate, sourceIndex: number): Promise<ItemOutcome> {
-  if (!patched('translation-activity')) return runTranslationByCalls(input, gate, sourceIndex);
   const { buildId, lang, stage, config, source } = input;
   const r = await gate.run(() => llmItemActivities(config).translateItem({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex }), { pausable: true });
   return { sourceIndex, ...r };
-}
-
-/** Histories started before `translateItem` replay here: one activity per attempt at a text. */
-async function runTranslationByCalls(input: BatchInput, gate: LlmGate, sourceIndex: number): Promise<ItemOutcome> {
-  const { buildId, lang, stage, config, source } = input;
-  const llm = llmActivities(config);
-  const work = workActivities(config);
-  const out: ItemOutcome = { sourceIndex, kept: false, calls: 0, promptTokens: 0, completionTokens: 0 };
-  const { fields } = await work.describeItem({ sourceKey: source.manifestKey, sourceIndex });
-  for (let field = 0; field < fields; field++) {
-    let reason: string | undefined;
-    for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
-      const r = await gate.run(() => llm.translateField({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex, field, attempt }));
-      addCallCost(out, r);
-      reason = r.ok ? undefined : r.reason;
-      if (r.ok) break;
-    }
-    if (reason) return { ...out, reason };
-  }
-  await work.saveTranslation({ buildId, lang, stage, sourceKey: source.manifestKey, sourceIndex, fields });
-  return { ...out, kept: true };
 }
 
 function summarise(stage: ItemStage, from: number, outcomes: ItemOutcome[]): BatchResult {

@@ -4,7 +4,7 @@
  * A batch is admitted only while kept + in-flight positions < quota, so the kept items are always the
  * shortest prefix of the draw order holding `quota` keepers, whatever the completion order (deterministic).
  */
-import { condition, continueAsNew, defineQuery, getExternalWorkflowHandle, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
 import { emptyStats, mergeFunnels, type Funnel, type StepStats } from '../core/stats';
 import { stageWorkflowId } from '../names';
@@ -141,8 +141,6 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   // An explicit cap (control.concurrency or `set --concurrency`) is split across the batches running: each holds a
   // share, re-sent when the number of batches or the cap moves it (as the last batches finish, those left get more).
   // Without one, batches take any free worker slot (no share): splitting would idle the slots of a batch's tail.
-  // Runs started before the split keep their batches unshared, to replay as they ran.
-  const splitsConcurrency = patched('stage-wide-concurrency');
   const shareFor = (running: number) => (stageCap(control, config) === undefined ? undefined : Math.max(1, Math.floor(concurrency() / Math.max(1, running))));
   let share: number | undefined;
   const batchControl = (): ControlSettings => ({ ...control, paused: paused(), version: batchVersion, batchShare: share });
@@ -209,7 +207,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
     const next = newerControl(control, c);
     if (next === control) return;
     control = next;
-    if (splitsConcurrency) share = shareFor(inflight.size);
+    share = shareFor(inflight.size);
     if (reviewing && (control.unpauses ?? 0) > reviewUnpauses) {
       reviewing = false;
       state.reviewed = true;
@@ -241,7 +239,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
       state.batches += 1;
       batchesThisRun += 1;
     }
-    if (splitsConcurrency && shareFor(inflight.size) !== share) {
+    if (shareFor(inflight.size) !== share) {
       share = shareFor(inflight.size);
       if (running.length > 0) forward(running);
     }

@@ -20,8 +20,6 @@ export const agnosticOptionsSchema = z.object({
   englishFullSets: z.boolean().default(true),
   /** Language code of the source sets. */
   sourceLang: z.string().default('en'),
-  /** Draws (LLM calls) in flight per (language, subset) stream. */
-  maxInFlight: z.number().int().positive().default(16),
   /** Extra attempts for an unparsable judge verdict and for a failed translation check (issue 4: retried once, then dropped). */
   judgeRetries: z.number().int().nonnegative().default(1),
   translateRetries: z.number().int().nonnegative().default(1),
@@ -48,15 +46,10 @@ function mix(x: number, k: number): number {
 }
 
 /**
- * Position i of a seeded permutation of [0, sourceCount): draw i of the (seed, stream) is source item `order(i)`.
- * A balanced Feistel network over the smallest even-bit domain ≥ sourceCount, with cycle-walking back into range,
+ * A keyed bijection on [0, n): position i of a seeded draw order is source item `permutation(…)(i)`.
+ * A balanced Feistel network over the smallest even-bit domain ≥ n, with cycle-walking back into range,
  * so any prefix of draws is a uniform sample without replacement and nothing is stored.
  */
-export function drawOrder(seed: number | string, lang: string, subset: AgnosticSubset, sourceCount: number): (i: number) => number {
-  return permutation(sourceCount, seed, 'agnostic-sample', streamKey(lang, subset));
-}
-
-/** A keyed bijection on [0, n) (exported for tests of other streams). */
 export function permutation(n: number, seed: number | string, ...keys: string[]): (i: number) => number {
   if (!Number.isInteger(n) || n < 0 || n > 2 ** 30) throw new RangeError(`permutation size out of range: ${n}`);
   let bits = 2;
@@ -82,44 +75,6 @@ export function permutation(n: number, seed: number | string, ...keys: string[])
     while (x >= n) x = encrypt(x);
     return x;
   };
-}
-
-/** Progress of one quota stream: draws are consumed in order; `inFlight` have started but not finished. */
-export interface QuotaState {
-  nextDraw: number;
-  kept: number;
-  inFlight: number;
-}
-
-/** A fresh quota stream. */
-export function startQuota(): QuotaState {
-  return { nextDraw: 0, kept: 0, inFlight: 0 };
-}
-
-/**
- * Draw positions to start now. Never starts more draws than could still be needed (kept + inFlight < quota),
- * so the kept set is the shortest prefix of the stream holding `quota` kept items, whatever the completion order.
- */
-export function drawsToStart(state: QuotaState, quota: number, sourceCount: number, maxInFlight: number): number[] {
-  const room = Math.min(quota - state.kept - state.inFlight, maxInFlight - state.inFlight, sourceCount - state.nextDraw);
-  return Array.from({ length: Math.max(0, room) }, (_, k) => state.nextDraw + k);
-}
-
-/** State after starting `count` draws. */
-export function markStarted(state: QuotaState, count: number): QuotaState {
-  return { nextDraw: state.nextDraw + count, kept: state.kept, inFlight: state.inFlight + count };
-}
-
-/** State after one draw finished, kept or dropped (a dropped draw is replaced by the next one on the following call). */
-export function markFinished(state: QuotaState, kept: boolean): QuotaState {
-  return { nextDraw: state.nextDraw, kept: state.kept + (kept ? 1 : 0), inFlight: state.inFlight - 1 };
-}
-
-/** 'met' when the quota is reached, 'exhausted' when the source ran out first (the manifest says so), else 'running'. */
-export function quotaStatus(state: QuotaState, quota: number, sourceCount: number): 'met' | 'exhausted' | 'running' {
-  if (state.kept >= quota) return 'met';
-  if (state.inFlight === 0 && state.nextDraw >= sourceCount) return 'exhausted';
-  return 'running';
 }
 
 /** Quota of a (language, subset) stream: English keeps everything when `englishFullSets`, others get Table 2's quotas. */

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  agnosticOptionsSchema,
-  drawOrder,
-  drawsToStart,
-  markFinished,
-  markStarted,
-  permutation,
-  quotaFor,
-  quotaStatus,
-  startQuota,
-  type QuotaState,
-} from '../../../src/core/agnostic/sample';
+import { agnosticOptionsSchema, permutation, quotaFor, streamKey } from '../../../src/core/agnostic/sample';
 import { randomInt, rngFor } from '../../../src/core/random';
+import type { BatchResult } from '../../../src/workflows/item-batch';
+import { absorbBatch, nextBatchSize, reviewCap, type QuotaStageState } from '../../../src/workflows/quota-stage';
 
 const LANGS = ['zh', 'ru', 'fr', 'es'];
 
@@ -29,7 +20,7 @@ describe('permutation', () => {
   });
 
   it('a 32K prefix of 395K is spread over the whole source (not clustered)', () => {
-    const f = drawOrder(7, 'zh', 'math', 395_000);
+    const f = drawOrderOf(7, 'zh', 'math', 395_000);
     const deciles = new Array(10).fill(0);
     for (let i = 0; i < 32_000; i++) deciles[Math.floor(f(i) / 39_500)]++;
     for (const d of deciles) expect(d).toBeGreaterThan(2_800);
@@ -37,9 +28,14 @@ describe('permutation', () => {
   });
 });
 
-describe('drawOrder streams', () => {
+/** The draw order a batch of an agnostic stage walks (item-batch.ts: `permutation(count, seed, 'draw', orderKey)`). */
+function drawOrderOf(seed: number, lang: string, subset: 'chat' | 'math' | 'code', n: number): (i: number) => number {
+  return permutation(n, seed, 'draw', streamKey(lang, subset));
+}
+
+describe('agnostic draw streams', () => {
   const prefix = (seed: number, lang: string, subset: 'chat' | 'math' | 'code', n = 395_000, k = 1000) => {
-    const f = drawOrder(seed, lang, subset, n);
+    const f = drawOrderOf(seed, lang, subset, n);
     return Array.from({ length: k }, (_, i) => f(i));
   };
 
@@ -68,59 +64,90 @@ describe('drawOrder streams', () => {
   });
 });
 
-/** Runs a quota stream to the end with random completion order; `keeps(source)` is the item's fixed verdict. */
-function simulate(seed: number, quota: number, sourceCount: number, maxInFlight: number, keeps: (source: number) => boolean) {
-  const order = drawOrder(seed, 'fr', 'math', sourceCount);
+/**
+ * Runs the quota stage's admission arithmetic to the end, batches finishing in a random order: admit while
+ * `nextBatchSize` allows (at most `window` batches in flight), absorb each finished batch as the stage does.
+ */
+function simulate(seed: number, quota: number, sourceCount: number, batchSize: number, window: number, keeps: (source: number) => boolean) {
+  const order = permutation(sourceCount, seed, 'draw', 'fr/math');
   const rng = rngFor(seed, 'completion');
-  let state: QuotaState = startQuota();
-  const inFlight: number[] = [];
+  const state: QuotaStageState = { nextDraw: 0, kept: 0, dropped: 0, batches: 0, funnel: {}, calls: 0, promptTokens: 0, completionTokens: 0 };
+  const inFlight: Array<{ from: number; size: number }> = [];
   const kept: number[] = [];
-  let started = 0;
-  while (quotaStatus(state, quota, sourceCount) === 'running') {
-    const draws = drawsToStart(state, quota, sourceCount, maxInFlight);
-    state = markStarted(state, draws.length);
-    started += draws.length;
-    inFlight.push(...draws);
-    expect(state.inFlight).toBeLessThanOrEqual(maxInFlight);
-    // Any in-flight draw may finish next.
-    const [draw] = inFlight.splice(randomInt(rng, inFlight.length), 1);
-    const ok = keeps(order(draw));
-    if (ok) kept.push(draw);
-    state = markFinished(state, ok);
+  for (;;) {
+    const positions = () => inFlight.reduce((n, b) => n + b.size, 0);
+    for (let size = nextBatchSize(batchSize, quota, state.kept, positions(), sourceCount, state.nextDraw); size > 0 && inFlight.length < window; size = nextBatchSize(batchSize, quota, state.kept, positions(), sourceCount, state.nextDraw)) {
+      inFlight.push({ from: state.nextDraw, size });
+      state.nextDraw += size;
+      state.batches += 1;
+    }
+    if (inFlight.length === 0) break;
+    const [batch] = inFlight.splice(randomInt(rng, inFlight.length), 1);
+    const draws = Array.from({ length: batch!.size }, (_, k) => batch!.from + k);
+    const keptDraws = draws.filter((d) => keeps(order(d)));
+    kept.push(...keptDraws);
+    const result: BatchResult = { stage: 'math', from: batch!.from, kept: keptDraws.length, dropped: draws.length - keptDraws.length, byReason: draws.length > keptDraws.length ? { translate_failed: draws.length - keptDraws.length } : {}, endedEarly: {}, calls: draws.length, promptTokens: 10 * draws.length, completionTokens: 5 * draws.length };
+    absorbBatch(state, result);
   }
-  return { state, kept: kept.sort((a, b) => a - b), started, status: quotaStatus(state, quota, sourceCount), order };
+  return { state, kept: kept.sort((a, b) => a - b), order };
 }
 
-describe('exact quotas with replacement draws', () => {
+describe('exact quotas: the stage admits no draw that could exceed the quota', () => {
   it.each([
-    [1, 0.0],
-    [2, 0.3],
-    [3, 0.8],
-  ])('seed %i, drop rate %f: exactly the quota, the shortest prefix of kept draws, no extra calls', (seed, dropRate) => {
+    [1, 0.0, 1],
+    [2, 0.3, 7],
+    [3, 0.8, 50],
+  ])('seed %i, drop rate %f, batches of %i: exactly the quota, the shortest prefix of kept draws, no extra calls', (seed, dropRate, batchSize) => {
     const sourceCount = 5_000;
     const quota = 320;
     const dropped = new Set(Array.from({ length: sourceCount }, (_, i) => i).filter((i) => rngFor(seed, 'drop', i)() < dropRate));
     const keeps = (s: number) => !dropped.has(s);
-    const run = simulate(seed, quota, sourceCount, 16, keeps);
-    expect(run.status).toBe('met');
+    const run = simulate(seed, quota, sourceCount, batchSize, 4, keeps);
+    expect(run.state.kept).toBe(quota);
     expect(run.kept).toHaveLength(quota);
     // The kept draws are exactly the first `quota` kept draws of the stream, whatever the completion order.
     const expected: number[] = [];
     for (let d = 0; expected.length < quota; d++) if (keeps(run.order(d))) expected.push(d);
     expect(run.kept).toEqual(expected);
-    expect(run.started).toBe(expected[quota - 1] + 1);
+    expect(run.state.nextDraw).toBe(expected[quota - 1]! + 1);
+    expect(run.state.kept + run.state.dropped).toBe(run.state.nextDraw);
+    expect(run.state.calls).toBe(run.state.nextDraw);
+    expect(run.state.funnel.math).toMatchObject({ total: run.state.nextDraw, kept: quota, dropped: run.state.dropped });
   });
 
-  it('reports exhaustion when the source runs out first', () => {
-    const run = simulate(4, 100, 150, 8, (s) => s % 2 === 0);
-    expect(run.status).toBe('exhausted');
-    expect(run.kept).toHaveLength(75);
-    expect(run.started).toBe(150);
+  it('stops at the end of the source when it runs out first', () => {
+    const run = simulate(4, 100, 150, 8, 3, (s) => s % 2 === 0);
+    expect(run.state.kept).toBe(75);
+    expect(run.state.nextDraw).toBe(150);
   });
 
-  it('a zero quota starts nothing', () => {
-    expect(drawsToStart(startQuota(), 0, 100, 8)).toEqual([]);
-    expect(quotaStatus(startQuota(), 0, 100)).toBe('met');
+  it('a zero quota admits nothing; a batch never exceeds its size, the room left or the source', () => {
+    expect(nextBatchSize(50, 0, 0, 0, 100, 0)).toBe(0);
+    expect(nextBatchSize(50, 10, 3, 4, 100, 7)).toBe(3);
+    expect(nextBatchSize(50, 500, 0, 0, 100, 90)).toBe(10);
+    expect(nextBatchSize(5, 500, 0, 0, 100, 0)).toBe(5);
+    expect(nextBatchSize(5, 10, 12, 0, 100, 20)).toBe(0);
+  });
+});
+
+describe('the review gate', () => {
+  it('admits up to reviewAfter keepers, then nothing until passed', () => {
+    expect(reviewCap(undefined, false, 0, 0)).toBe(Number.POSITIVE_INFINITY);
+    expect(reviewCap(10, false, 0, 0)).toBe(10);
+    expect(reviewCap(10, false, 4, 3)).toBe(3);
+    expect(reviewCap(10, false, 10, 0)).toBe(0);
+    expect(reviewCap(10, false, 8, 5)).toBe(0);
+    expect(reviewCap(10, true, 10, 0)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('absorbBatch', () => {
+  it('adds counts and funnels; a dialogue batch also counts the dialogues that ran their planned course', () => {
+    const state: QuotaStageState = { nextDraw: 4, kept: 0, dropped: 0, batches: 1, funnel: {}, calls: 0, promptTokens: 0, completionTokens: 0 };
+    absorbBatch(state, { stage: 'chat_specific', from: 0, kept: 3, dropped: 1, byReason: { question_copied: 1 }, endedEarly: { answer_repeats_question: 1 }, calls: 9, promptTokens: 900, completionTokens: 300, rateLimited: 2 });
+    expect(state).toMatchObject({ kept: 3, dropped: 1, calls: 9, promptTokens: 900, completionTokens: 300, rateLimited: 2 });
+    expect(state.funnel.chat_specific).toMatchObject({ total: 4, kept: 3, dropped: 1, byReason: { question_copied: 1 }, tokens: 1200 });
+    expect(state.funnel.full_length).toMatchObject({ total: 3, kept: 2, dropped: 1, byReason: { answer_repeats_question: 1 } });
   });
 });
 
