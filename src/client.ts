@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, defaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
 import type { Config, WorkerSecrets } from './config';
 import { newBuildId } from './names';
 import { connectionOptions } from './temporal-connection';
@@ -44,6 +44,36 @@ export async function startBuild(client: Client, config: Config, opts: { buildId
 /** Waits for a build to finish and returns its result (throws WorkflowFailedError on failure). */
 export async function waitForBuild(client: Client, buildId: string): Promise<BuildResult> {
   return client.workflow.getHandle(buildId).result();
+}
+
+/** Why a build failed: the innermost failure's message and type, and the stage workflow and activity it came from. */
+export interface BuildFailure {
+  message: string;
+  type?: string;
+  /** The innermost child workflow on the way (`<build>/<lang>/<stage>`), when the failure came from one. */
+  workflowId?: string;
+  activity?: string;
+}
+
+/** The root cause of a failure chain (a WorkflowFailedError from `waitForBuild`, or a failure decoded from history). */
+export function rootCause(err: unknown): BuildFailure | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const out: BuildFailure = { message: err.message };
+  for (let cur: unknown = err; cur instanceof Error; cur = cur.cause) {
+    if (cur instanceof ChildWorkflowFailure) out.workflowId = cur.execution.workflowId ?? undefined;
+    if (cur instanceof ActivityFailure) out.activity = cur.activityType;
+    out.message = cur.message;
+    out.type = cur instanceof ApplicationFailure ? (cur.type ?? undefined) : undefined;
+  }
+  return out;
+}
+
+/** The root cause of a closed build's latest run, read from its history (undefined unless it failed). */
+export async function buildFailure(client: Client, buildId: string): Promise<BuildFailure | undefined> {
+  const history = await client.workflow.getHandle(buildId).fetchHistory();
+  const last = history.events?.[history.events.length - 1];
+  const failure = last?.workflowExecutionFailedEventAttributes?.failure;
+  return failure ? rootCause(defaultFailureConverter.failureToError(failure, defaultPayloadConverter)) : undefined;
 }
 
 export interface BuildStatus {

@@ -7,6 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { PermanentError } from './core/errors';
 import { storageConfigSchema } from './storage';
 import { agnosticOptionsSchema } from './core/agnostic/sample';
 import { prefilterOptionsSchema } from './core/agnostic/prefilter';
@@ -106,6 +107,11 @@ const retrySchema = z.object({
   backoffCoefficient: z.number().min(1).default(2),
   /** How long an LLM call may keep retrying through an outage before the run fails. */
   llmScheduleToCloseMs: z.number().int().positive().default(6 * 3600_000),
+  /**
+   * How long a CPU/storage activity (an extraction, an assembly) may keep retrying before the build fails: a
+   * storage outage is outlived, an unforeseen error is not retried forever. A permanent error fails at once.
+   */
+  workScheduleToCloseMs: z.number().int().positive().default(12 * 3600_000),
   /** Start-to-close of one LLM attempt (above llm.timeoutMs). */
   llmStartToCloseMs: z.number().int().positive().default(180_000),
   /** A worker that stops heartbeating for this long is presumed dead and its activity retried elsewhere. */
@@ -193,10 +199,9 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = Omit<z.output<typeof configSchema>, 'languages'> & { languages: Record<string, LanguageConfig> };
 
 /** A bad config: one message naming the field. */
-export class ConfigError extends Error {
+export class ConfigError extends PermanentError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('Config', message);
   }
 }
 

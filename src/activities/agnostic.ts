@@ -22,6 +22,8 @@ import { getJson, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
 import { addCallCost, type CallOutcome } from '../llm/cost';
 import { callGateway } from './llm';
+import { BadInputError, MissingInputError } from '../core/errors';
+import { StorageNotFoundError } from '../storage/keys';
 
 /** A prepared item set: its shard manifest and item count. */
 export interface SourceSet {
@@ -140,11 +142,19 @@ export function retrySeed(seed: number, kind: string, attempt: number): number {
   return attempt === 0 ? seed : Math.floor(rngFor(seed, 'retry', kind, attempt)() * 2 ** 31);
 }
 
-/** A text stream of a local file or a storage object (`storage:` prefix). */
-async function* textChunks(location: string, ctx: BuildContext): AsyncGenerator<string> {
-  const stream = location.startsWith('storage:') ? await ctx.storage.readStream(location.slice('storage:'.length)) : createReadStream(location);
-  stream.setEncoding('utf8');
-  for await (const chunk of stream) yield chunk as string;
+/** A text stream of a local file or a storage object (`storage:` prefix); a missing or unreadable one is bad input. */
+async function* textChunks(location: string, subset: AgnosticSubset, ctx: BuildContext): AsyncGenerator<string> {
+  try {
+    const stream = location.startsWith('storage:') ? await ctx.storage.readStream(location.slice('storage:'.length)) : createReadStream(location);
+    stream.setEncoding('utf8');
+    for await (const chunk of stream) yield chunk as string;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof StorageNotFoundError || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      throw new BadInputError(`agnostic source ${location} cannot be read (${code ?? 'not in storage'}): fix agnostic.sources.${subset} in the config`);
+    }
+    throw err;
+  }
 }
 
 /** Heartbeats when running as an activity (benchmarks call the same code outside one). */
@@ -241,7 +251,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
         }
       }
     }
-    if (record.turns.length !== input.fields) throw new Error(`item ${input.sourceIndex} has ${record.turns.length} of ${input.fields} translated texts`);
+    if (record.turns.length !== input.fields) throw new MissingInputError(`item ${input.sourceIndex} has ${record.turns.length} of ${input.fields} translated texts in storage`);
     await ctx.storage.putIfAbsent(`${dir}/translation.json`, JSON.stringify(record));
   }
 
@@ -266,7 +276,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
       };
       // A rerun rereads from the start: shard keys and contents depend only on the files, so rewrites are identical.
       for (const file of files) {
-        for await (const r of readerFor(file.format)(textChunks(file.path, ctx))) {
+        for await (const r of readerFor(file.format)(textChunks(file.path, subset, ctx))) {
           if (read.total % HEARTBEAT_EVERY === 0) heartbeat({ file: file.path, read: read.total });
           if (r.kind === 'malformed') {
             countVerdict(read, drop(r.reason));
@@ -363,11 +373,6 @@ export function createAgnosticActivities(ctx: BuildContext) {
       return { manifestKey, count: kept.length };
     },
 
-    /** Number of texts of an item (turns of a conversation; query + response; instruction + solution). */
-    async describeItem(input: { sourceKey: string; sourceIndex: number }): Promise<{ fields: number }> {
-      return { fields: (await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex)).turns.length };
-    },
-
     /**
      * Paper §2.2.2: translates every text of one item in turn, each failed check retried up to
      * agnostic.translateRetries times, and saves the item. Each attempt is stored as it finishes, so a retried
@@ -391,10 +396,6 @@ export function createAgnosticActivities(ctx: BuildContext) {
       await saveTranslation({ ...input, fields });
       return { ...out, kept: true };
     },
-
-    // One call or step each, for histories that translated an item as separate activities (before translateItem).
-    translateField,
-    saveTranslation,
   };
 }
 

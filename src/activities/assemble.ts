@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { parseFilterPack } from '../core/agnostic/judge';
 import type { AgnosticItem } from '../core/agnostic/readers';
 import { formatDialogueLine } from '../core/dialogue/format';
@@ -25,6 +25,7 @@ import { getJson, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
 import { keptInOrder, itemDir, type StoredTranslation } from './agnostic';
 import { dialogueDir, type StoredDialogue } from './dialogue';
+import { MissingInputError, PermanentError } from '../core/errors';
 
 const CODE_VERSION: string = require('../../package.json').version;
 /** Heartbeat period of assembly; well under any configured heartbeat timeout (tests use 3 s). */
@@ -142,7 +143,7 @@ export function createAssembleActivities(ctx: BuildContext) {
         const manifest = buildManifest(input, config, prov, report.stats);
         const checked = datasetManifestSchema.safeParse(manifest);
         if (!checked.success) {
-          throw ApplicationFailure.create({ type: 'InvalidManifest', nonRetryable: true, message: `manifest.json does not validate: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+          throw new PermanentError('InvalidManifest', `manifest.json does not validate: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
         }
         const failures = report.quality.failures;
         const failingFiles = [...new Set(failures.map((f) => f.file))].sort();
@@ -177,7 +178,7 @@ async function writeLines(ctx: BuildContext, key: string, lines: AsyncIterable<u
 async function* storedRecords<T>(ctx: BuildContext, kept: number[], keyOf: (index: number) => string): AsyncGenerator<T> {
   for (const index of kept) {
     const record = await getJson<T>(ctx.storage, keyOf(index));
-    if (record === undefined) throw ApplicationFailure.create({ type: 'MissingInput', nonRetryable: true, message: `${keyOf(index)} is missing from storage` });
+    if (record === undefined) throw new MissingInputError(`${keyOf(index)} is missing from storage`);
     yield record;
   }
 }
@@ -260,7 +261,7 @@ async function writeTranslated(ctx: BuildContext, buildId: string, lang: string,
 /** English keeps its full sets (Table 2): items are written as read, no LLM. */
 async function writePassThrough(ctx: BuildContext, manifestKey: string, lang: string, subset: Subset, prefix: string): Promise<number> {
   const manifest = await getJson<ShardManifest>(ctx.storage, manifestKey);
-  if (!manifest) throw ApplicationFailure.create({ type: 'MissingInput', nonRetryable: true, message: `${manifestKey} is missing from storage` });
+  if (!manifest) throw new MissingInputError(`${manifestKey} is missing from storage`);
   return writeLines(
     ctx,
     `${prefix}/${datasetFileName(lang, subset)}`,

@@ -9,6 +9,7 @@ import type { Gateway } from '../llm/gateway';
 import { buildPrefix } from '../names';
 import { getJson } from '../storage/json';
 import type { Storage } from '../storage/storage';
+import { MissingInputError } from '../core/errors';
 
 /** Items of a stage (segments, source conversations…) stored as JSONL shards, listed in order. */
 export interface ShardManifest {
@@ -63,7 +64,7 @@ export function createBuildContext(storage: Storage, gateway: Gateway): BuildCon
     let hit = json.get(key) as Promise<T> | undefined;
     if (!hit) {
       hit = getJson<T>(storage, key).then((v) => {
-        if (v === undefined) throw new Error(`missing ${key} in ${storage.location}`);
+        if (v === undefined) throw new MissingInputError(`${key} is missing from ${storage.location}`);
         return v;
       });
       hit.catch(() => undefined);
@@ -76,7 +77,7 @@ export function createBuildContext(storage: Storage, gateway: Gateway): BuildCon
     let hit = shards.get(key);
     if (!hit) {
       hit = storage.getText(key).then((text) => {
-        if (text === undefined) throw new Error(`missing shard ${key}`);
+        if (text === undefined) throw new MissingInputError(`shard ${key} is missing from ${storage.location}`);
         return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as unknown);
       });
       hit.catch(() => undefined);
@@ -92,7 +93,7 @@ export function createBuildContext(storage: Storage, gateway: Gateway): BuildCon
       if (offset < s.count) return (await shard(s.key))[offset] as T;
       offset -= s.count;
     }
-    throw new Error(`item ${index} out of range (${manifest.total} items in ${manifestKey})`);
+    throw new MissingInputError(`item ${index} is out of range (${manifest.total} items in ${manifestKey})`);
   }
 
   return {

@@ -6,8 +6,8 @@ import { createAssembleActivities } from './assemble';
 import { createBuildActivities } from './build';
 import { createBuildContext } from './build-context';
 import { createDialogueActivities } from './dialogue';
+import { withFailureMapping } from './failures';
 import { createKnowledgeActivities } from './knowledge';
-import { createLlmActivities } from './llm';
 
 export interface ActivityDeps {
   gateway: Gateway;
@@ -17,12 +17,11 @@ export interface ActivityDeps {
 /** Every activity the worker registers, on both task queues. */
 export function createActivities(deps: ActivityDeps) {
   const ctx = createBuildContext(deps.storage, deps.gateway);
-  return {
-    ...createLlmActivities(deps),
+  return withFailureMapping({
     ...createBuildActivities(ctx),
     ...createKnowledgeActivities(ctx),
     ...createDialogueActivities(ctx),
     ...createAgnosticActivities(ctx),
     ...createAssembleActivities(ctx),
-  };
+  });
 }

@@ -4,14 +4,15 @@
  * a plain dump is one streaming activity. Either heartbeats a cursor (last page id, parts written, funnel)
  * and a retried attempt resumes from it instead of starting over.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { groupRanges, streamRanges, type RangeGroup } from '../core/wiki/multistream-index';
 import type { Segment } from '../core/records';
 import { countVerdict, drop, emptyStats, KEEP, mergeFunnels, type Funnel } from '../core/stats';
 import type { LangId } from '../core/text/lang-id';
 import { emptyKnowledgeFunnel, prepareDocument, type KnowledgeOptions, type KnowledgeTools } from '../core/text/pipeline';
 import { countTokens } from '../core/text/tokens';
-import { Bz2DecoderMissingError, DumpFormatError, DumpNotFoundError, dumpSize, readSelectedPages, readStreamOffsets, type DumpInput } from '../io/dump-source';
+import { dumpSize, readSelectedPages, readStreamOffsets, type DumpInput } from '../io/dump-source';
+import { ConfigError } from '../config';
 import { stageKey } from '../names';
 import { putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
@@ -73,18 +74,6 @@ const PAGES_PER_FLUSH = 5_000;
  */
 export const LANG_ID_CHARS = 4_000;
 
-/** Failure types of a bad dump: no retry can fix a missing file or an unknown format. */
-function badInput(err: unknown): unknown {
-  if (err instanceof DumpNotFoundError || err instanceof DumpFormatError || err instanceof Bz2DecoderMissingError) {
-    return ApplicationFailure.create({ message: err.message, type: 'BadInput', nonRetryable: true, details: [err.type] });
-  }
-  return err;
-}
-
-function badConfig(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: 'BadInput', nonRetryable: true });
-}
-
 /** A dump location from config: `storage:<key>` is read through storage, anything else is a path or URL. */
 export function dumpInput(location: string, ctx: BuildContext): DumpInput {
   if (location.startsWith('storage:')) return { storage: ctx.storage, key: location.slice('storage:'.length) };
@@ -109,17 +98,13 @@ export function createKnowledgeActivities(ctx: BuildContext) {
     async planDumpRanges({ buildId, lang }: { buildId: string; lang: string }): Promise<RangeGroup[]> {
       const config = await ctx.configOf(buildId);
       const entry = config.languages[lang];
-      if (!entry) throw badConfig(`language ${lang} is not in the build's config`);
-      if (!entry.dump) throw badConfig(`languages.${lang}.dump is not set: expected a dump path, URL or storage: key`);
+      if (!entry) throw new ConfigError(`language ${lang} is not in the build's config`);
+      if (!entry.dump) throw new ConfigError(`languages.${lang}.dump is not set: expected a dump path, URL or storage: key`);
       if (!entry.dumpIndex) return [];
-      try {
-        const offsets = await readStreamOffsets(dumpInput(entry.dumpIndex, ctx));
-        const size = await dumpSize(dumpInput(entry.dump, ctx));
-        if (size === undefined) throw badConfig(`cannot tell the size of ${entry.dump}: a multistream dump needs a known size`);
-        return groupRanges(streamRanges(offsets, size), config.knowledge.rangeGroups);
-      } catch (err) {
-        throw badInput(err);
-      }
+      const offsets = await readStreamOffsets(dumpInput(entry.dumpIndex, ctx));
+      const size = await dumpSize(dumpInput(entry.dump, ctx));
+      if (size === undefined) throw new ConfigError(`cannot tell the size of ${entry.dump}: a multistream dump needs a known size`);
+      return groupRanges(streamRanges(offsets, size), config.knowledge.rangeGroups);
     },
 
     /** Extracts and segments one range group (or the whole dump), writing segment parts; resumes from its heartbeat. */
@@ -127,7 +112,7 @@ export function createKnowledgeActivities(ctx: BuildContext) {
       const activity = Context.current();
       const config = await ctx.configOf(input.buildId);
       const entry = config.languages[input.lang];
-      if (!entry?.dump) throw badConfig(`languages.${input.lang}.dump is not set`);
+      if (!entry?.dump) throw new ConfigError(`languages.${input.lang}.dump is not set`);
       const options: KnowledgeOptions = { ...config.knowledge, lang: input.lang, fasttextLabel: entry.fasttextLabel, scriptConversion: entry.scriptConversion };
       const tools = knowledgeTools(await ctx.langId());
       const partSegments = input.flush?.segments ?? SEGMENTS_PER_PART;
@@ -168,40 +153,36 @@ export function createKnowledgeActivities(ctx: BuildContext) {
         beat();
       };
 
-      try {
-        const events = readSelectedPages(dumpInput(entry.dump, ctx), {
-          lang: input.lang,
-          disambiguationTemplates: entry.disambiguationTemplates,
-          start: input.group?.start,
-          end: input.group?.end,
-          resumeAfterPageId: cursor.lastPageId,
-          onProgress: (p) => {
-            bytesRead = p.bytesRead;
-            totalBytes = p.totalBytes;
-          },
-        });
-        for await (const ev of events) {
-          if (activity.cancellationSignal.aborted) await activity.cancelled; // rejects with the cancellation
-          pendingPages += 1;
-          pending.select ??= emptyStats();
-          const pageId = ev.kind === 'drop' ? ev.pageId : ev.page.pageId;
-          if (ev.kind === 'drop') countVerdict(pending.select, drop(ev.reason));
-          else {
-            countVerdict(pending.select, KEEP);
-            const prepared = prepareDocument(ev.page, options, tools, pending);
-            if (prepared.kept) buffer.push(...prepared.segments);
-          }
-          if (pageId === undefined) continue;
-          lastPageId = pageId;
-          // Flushes only after an item with an id: the resume cursor is a page id, and an id-less drop
-          // (damage) after it would be counted twice by the attempt that resumes there.
-          if (buffer.length >= partSegments || pendingPages >= flushPages) await flush();
-          else if (Date.now() - lastBeat >= beatEveryMs) beat();
+      const events = readSelectedPages(dumpInput(entry.dump, ctx), {
+        lang: input.lang,
+        disambiguationTemplates: entry.disambiguationTemplates,
+        start: input.group?.start,
+        end: input.group?.end,
+        resumeAfterPageId: cursor.lastPageId,
+        onProgress: (p) => {
+          bytesRead = p.bytesRead;
+          totalBytes = p.totalBytes;
+        },
+      });
+      for await (const ev of events) {
+        if (activity.cancellationSignal.aborted) await activity.cancelled; // rejects with the cancellation
+        pendingPages += 1;
+        pending.select ??= emptyStats();
+        const pageId = ev.kind === 'drop' ? ev.pageId : ev.page.pageId;
+        if (ev.kind === 'drop') countVerdict(pending.select, drop(ev.reason));
+        else {
+          countVerdict(pending.select, KEEP);
+          const prepared = prepareDocument(ev.page, options, tools, pending);
+          if (prepared.kept) buffer.push(...prepared.segments);
         }
-        await flush();
-      } catch (err) {
-        throw badInput(err);
+        if (pageId === undefined) continue;
+        lastPageId = pageId;
+        // Flushes only after an item with an id: the resume cursor is a page id, and an id-less drop
+        // (damage) after it would be counted twice by the attempt that resumes there.
+        if (buffer.length >= partSegments || pendingPages >= flushPages) await flush();
+        else if (Date.now() - lastBeat >= beatEveryMs) beat();
       }
+      await flush();
       const parts = cursor.partCounts.map((count, i) => ({ key: segmentPartKey(input.buildId, input.lang, input.group?.index, i), count }));
       return { parts, funnel: cursor.funnel, pagesRead: cursor.pagesRead, bytesRead, attempt: activity.info.attempt, resumedParts };
     },

@@ -216,10 +216,19 @@ export function parseStageWorkflowId(buildId: string, workflowId: string): { lan
   return rest.length === 2 ? { lang: rest[0]!, stage: rest[1]! } : undefined;
 }
 
+/**
+ * The state to show: the workflow's own (running, paused, review, done, …) while it runs or once it completed;
+ * the server's status once it closed otherwise, since a terminated or timed-out build had no chance to say so.
+ */
+function shownState(status: string, sa: Record<string, unknown[] | undefined>): string {
+  if (status !== 'RUNNING' && status !== 'COMPLETED' && status !== 'CONTINUED_AS_NEW') return status.toLowerCase();
+  return String(sa.UltralinkState?.[0] ?? status.toLowerCase());
+}
+
 /** `list` line: id, state, build stage and progress, UI link. */
 export function renderBuildLine(b: { buildId: string; status: string; startTime?: Date; searchAttributes: Record<string, unknown> }, uiUrl: string): string {
   const sa = b.searchAttributes as Record<string, unknown[] | undefined>;
-  const state = String(sa.UltralinkState?.[0] ?? b.status.toLowerCase());
+  const state = shownState(b.status, sa);
   const stage = String(sa.UltralinkStage?.[0] ?? '-');
   const pct = sa.UltralinkProgress?.[0];
   const progress = typeof pct === 'number' ? `${progressBar(pct / 100, 10)} ${pct}%` : '';
@@ -229,7 +238,7 @@ export function renderBuildLine(b: { buildId: string; status: string; startTime?
 /** First line of the watch: the build's state (running, paused, budget_paused, …) and its current stage. */
 export function renderBuildHeader(buildId: string, status: string, searchAttributes: Record<string, unknown>): string {
   const sa = searchAttributes as Record<string, unknown[] | undefined>;
-  return `build ${buildId}  ${status.toLowerCase()}  state=${String(sa.UltralinkState?.[0] ?? '-')}  stage=${String(sa.UltralinkStage?.[0] ?? '-')}`;
+  return `build ${buildId}  ${status.toLowerCase()}  state=${shownState(status, sa)}  stage=${String(sa.UltralinkStage?.[0] ?? '-')}`;
 }
 
 /** Options of the watcher. */

@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
+import { PermanentError } from '../core/errors';
 import type { Storage } from '../storage/storage';
 import { INVALID_UTF8_MARK, isPageError, parsePages, type RawPage, type XmlChunk } from '../core/wiki/xml-pages';
 import { selectPage, type PageSelectionOptions } from '../core/wiki/page-selection';
@@ -24,18 +25,24 @@ export type DumpFormat = 'bz2' | 'gzip' | 'xz' | 'xml';
 export type Bz2Decoder = 'lbzip2' | 'bzip2';
 
 /** The dump (or its URL / key) does not exist. Permanent: retrying cannot help. */
-export class DumpNotFoundError extends Error {
-  readonly type = 'DumpNotFound';
+export class DumpNotFoundError extends PermanentError {
+  constructor(message: string) {
+    super('DumpNotFound', message);
+  }
 }
 
 /** The first bytes match no supported format. Permanent. */
-export class DumpFormatError extends Error {
-  readonly type = 'DumpFormat';
+export class DumpFormatError extends PermanentError {
+  constructor(message: string) {
+    super('DumpFormat', message);
+  }
 }
 
 /** Neither lbzip2 nor bzip2 is installed. Permanent for this worker. */
-export class Bz2DecoderMissingError extends Error {
-  readonly type = 'Bz2DecoderMissing';
+export class Bz2DecoderMissingError extends PermanentError {
+  constructor(message: string) {
+    super('Bz2DecoderMissing', message);
+  }
 }
 
 /** Options of `openDump`. */

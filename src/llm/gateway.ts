@@ -4,6 +4,7 @@
  * (a re-run or reset never pays twice), and records tokens and finish_reason. It never retries:
  * Temporal owns retries.
  */
+import { PermanentError } from '../core/errors';
 import { cacheKey, type ResponseCache } from './cache';
 import type { ChatRequest, ChatResult, LlmBackend } from './types';
 
@@ -21,14 +22,13 @@ export interface GatewayDeps {
 }
 
 /** A prompt that cannot fit the model's context window with the requested completion. */
-export class PromptTooLongError extends Error {
+export class PromptTooLongError extends PermanentError {
   constructor(
     readonly promptTokens: number,
     readonly maxTokens: number,
     readonly contextWindow: number,
   ) {
-    super(`prompt of ${promptTokens} tokens + ${maxTokens} completion tokens exceeds the context window of ${contextWindow}`);
-    this.name = 'PromptTooLongError';
+    super('PromptTooLong', `prompt of ${promptTokens} tokens + ${maxTokens} completion tokens exceeds the context window of ${contextWindow}`);
   }
 }
 

@@ -1,4 +1,5 @@
 /** Key rules and errors shared by both storage backends, so a key valid on one is valid on the other. */
+import { PermanentError } from '../core/errors';
 
 /** Marks in-flight temp files of the fs backend; no key segment may contain it, and listings skip it. */
 export const TEMP_MARK = '.ultralink-tmp-';
@@ -8,8 +9,10 @@ const MAX_KEY_BYTES = 1024;
 const MAX_SEGMENT_BYTES = 255;
 
 /** A key or prefix that breaks the rules below; a programming error, never retryable. */
-export class InvalidKeyError extends Error {
-  override readonly name = 'InvalidKeyError';
+export class InvalidKeyError extends PermanentError {
+  constructor(message: string) {
+    super('InvalidKey', message);
+  }
 }
 
 /** Raised where the interface cannot answer `undefined` (getRange, readStream on a missing key). */
@@ -18,8 +21,10 @@ export class StorageNotFoundError extends Error {
 }
 
 /** Credentials missing or rejected; permanent until someone fixes the worker's environment. */
-export class StorageAuthError extends Error {
-  override readonly name = 'StorageAuthError';
+export class StorageAuthError extends PermanentError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('StorageAuth', message, options);
+  }
 }
 
 /** Throws InvalidKeyError unless `key` is '/'-separated, relative, with no empty, '.', '..' or temp segments. */

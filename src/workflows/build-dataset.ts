@@ -2,7 +2,7 @@
  * The top-level build (paper Figure 3): the English sets are read and chat is culture-filtered once, every
  * language is built in parallel as a child workflow, then the dataset is assembled.
  */
-import { defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, getExternalWorkflowHandle, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
 import type { AssembleResult, StageSummary } from '../activities/assemble';
 import { languageWorkflowId, stageWorkflowId } from '../names';
@@ -83,69 +83,75 @@ export async function buildDatasetWorkflow({ buildId, config, carried }: BuildIn
     running.add(workflowId);
     return run().finally(() => running.delete(workflowId));
   };
-  upsertSearchAttributes({ UltralinkBuild: [buildId], UltralinkStage: ['sources'], UltralinkState: ['running'] });
-  apply();
-  await work.saveBuildConfig({ buildId, config });
+  try {
+    upsertSearchAttributes({ UltralinkBuild: [buildId], UltralinkStage: ['sources'], UltralinkState: ['running'] });
+    apply();
+    await work.saveBuildConfig({ buildId, config });
 
-  const agnostic: Partial<Record<'chat' | 'math' | 'code', { manifestKey: string; count: number }>> = {};
-  const englishSources: Partial<Record<'chat' | 'math' | 'code', string>> = {};
-  for (const subset of ['chat', 'math', 'code'] as const) {
-    if (config.agnostic.sources[subset].length === 0) continue;
-    const prepared = await work.prepareSource({ buildId, subset });
-    stages.push({ lang: config.agnostic.sourceLang, stage: `source_${subset}`, funnel: { read: prepared.read, prefilter: prepared.prefilter }, calls: 0, promptTokens: 0, completionTokens: 0, ms: 0 });
-    agnostic[subset] = { manifestKey: prepared.manifestKey, count: prepared.count };
-    englishSources[subset] = prepared.manifestKey;
-  }
-  if (agnostic.chat) {
-    upsertSearchAttributes({ UltralinkStage: ['culture_filter'] });
-    stage = 'culture_filter';
-    const started = Date.now();
-    const judgeId = stageWorkflowId(buildId, config.agnostic.sourceLang, 'judge');
-    const chat = agnostic.chat;
-    const judged = await controlled(judgeId, () =>
-      executeControlled(
-        quotaStageWorkflow,
-        {
-          workflowId: judgeId,
-          taskQueue: workflowInfo().taskQueue,
-          args: [{ buildId, lang: config.agnostic.sourceLang, stage: 'judge', config, quota: chat.count, source: { ...chat, orderKey: 'judge' }, control: settings }],
-          searchAttributes: { UltralinkBuild: [buildId], UltralinkLanguage: [config.agnostic.sourceLang], UltralinkStage: ['culture_filter'] },
-        },
-        () => settings,
-      ),
-    );
-    stages.push({ lang: config.agnostic.sourceLang, stage: 'culture_filter', funnel: judged.funnel, calls: judged.calls, promptTokens: judged.promptTokens, completionTokens: judged.completionTokens, ms: Date.now() - started });
-    agnostic.chat = await work.writeFilteredChat({ buildId, sourceKey: agnostic.chat.manifestKey });
-    englishSources.chat = agnostic.chat.manifestKey;
-  }
-
-  upsertSearchAttributes({ UltralinkStage: ['languages'] });
-  stage = 'languages';
-  apply();
-  const languages = await Promise.all(
-    Object.keys(config.languages).map((lang) =>
-      controlled(languageWorkflowId(buildId, lang), () =>
+    const agnostic: Partial<Record<'chat' | 'math' | 'code', { manifestKey: string; count: number }>> = {};
+    const englishSources: Partial<Record<'chat' | 'math' | 'code', string>> = {};
+    for (const subset of ['chat', 'math', 'code'] as const) {
+      if (config.agnostic.sources[subset].length === 0) continue;
+      const prepared = await work.prepareSource({ buildId, subset });
+      stages.push({ lang: config.agnostic.sourceLang, stage: `source_${subset}`, funnel: { read: prepared.read, prefilter: prepared.prefilter }, calls: 0, promptTokens: 0, completionTokens: 0, ms: 0 });
+      agnostic[subset] = { manifestKey: prepared.manifestKey, count: prepared.count };
+      englishSources[subset] = prepared.manifestKey;
+    }
+    if (agnostic.chat) {
+      upsertSearchAttributes({ UltralinkStage: ['culture_filter'] });
+      stage = 'culture_filter';
+      const started = Date.now();
+      const judgeId = stageWorkflowId(buildId, config.agnostic.sourceLang, 'judge');
+      const chat = agnostic.chat;
+      const judged = await controlled(judgeId, () =>
         executeControlled(
-          languageBuildWorkflow,
+          quotaStageWorkflow,
           {
-            workflowId: languageWorkflowId(buildId, lang),
+            workflowId: judgeId,
             taskQueue: workflowInfo().taskQueue,
-            args: [{ buildId, lang, config, agnostic, control: settings }],
-            searchAttributes: { UltralinkBuild: [buildId], UltralinkLanguage: [lang] },
+            args: [{ buildId, lang: config.agnostic.sourceLang, stage: 'judge', config, quota: chat.count, source: { ...chat, orderKey: 'judge' }, control: settings }],
+            searchAttributes: { UltralinkBuild: [buildId], UltralinkLanguage: [config.agnostic.sourceLang], UltralinkStage: ['culture_filter'] },
           },
           () => settings,
         ),
-      ),
-    ),
-  );
-  for (const l of languages) stages.push(...l.stages);
+      );
+      stages.push({ lang: config.agnostic.sourceLang, stage: 'culture_filter', funnel: judged.funnel, calls: judged.calls, promptTokens: judged.promptTokens, completionTokens: judged.completionTokens, ms: Date.now() - started });
+      agnostic.chat = await work.writeFilteredChat({ buildId, sourceKey: agnostic.chat.manifestKey });
+      englishSources.chat = agnostic.chat.manifestKey;
+    }
 
-  upsertSearchAttributes({ UltralinkStage: ['assembly'] });
-  stage = 'assembly';
-  apply();
-  const dataset = await work.assembleDataset({ buildId, sources: englishSources, stages, startedAt });
-  // The list view tells a build whose files fail the quality thresholds from a clean one.
-  stage = 'done';
-  upsertSearchAttributes({ UltralinkStage: ['done'], UltralinkState: [dataset.qualityPassed ? 'done' : 'done_quality_failed'] });
-  return { buildId, dataset, stages };
+    upsertSearchAttributes({ UltralinkStage: ['languages'] });
+    stage = 'languages';
+    apply();
+    const languages = await Promise.all(
+      Object.keys(config.languages).map((lang) =>
+        controlled(languageWorkflowId(buildId, lang), () =>
+          executeControlled(
+            languageBuildWorkflow,
+            {
+              workflowId: languageWorkflowId(buildId, lang),
+              taskQueue: workflowInfo().taskQueue,
+              args: [{ buildId, lang, config, agnostic, control: settings }],
+              searchAttributes: { UltralinkBuild: [buildId], UltralinkLanguage: [lang] },
+            },
+            () => settings,
+          ),
+        ),
+      ),
+    );
+    for (const l of languages) stages.push(...l.stages);
+
+    upsertSearchAttributes({ UltralinkStage: ['assembly'] });
+    stage = 'assembly';
+    apply();
+    const dataset = await work.assembleDataset({ buildId, sources: englishSources, stages, startedAt });
+    // The list view tells a build whose files fail the quality thresholds from a clean one.
+    stage = 'done';
+    upsertSearchAttributes({ UltralinkStage: ['done'], UltralinkState: [dataset.qualityPassed ? 'done' : 'done_quality_failed'] });
+    return { buildId, dataset, stages };
+  } catch (err) {
+    // The UI's list and `ultralink list` filter on the state: a failed build must not stay `running` there.
+    if (!isCancellation(err)) upsertSearchAttributes({ UltralinkState: ['failed'], UltralinkStage: [stage] });
+    throw err;
+  }
 }

@@ -5,15 +5,15 @@ import type { Config } from '../config';
 
 export type Activities = ReturnType<typeof createActivities>;
 
-/** Failure types that no retry can fix. */
-const PERMANENT = ['LlmAuthError', 'LlmQuotaError', 'LlmBadRequestError', 'LlmNotFoundError', 'PromptTooLong', 'MissingInput', 'BadInput', 'ConfigError', 'StorageAuthError', 'InvalidKeyError', 'DumpNotFoundError', 'DumpFormatError', 'Bz2DecoderMissingError'];
-
+/**
+ * Retries with backoff. What no retry can fix arrives as a non-retryable failure (activities/failures.ts maps
+ * every PermanentError and non-retryable LLM error), so no list of error names is kept here to drift.
+ */
 function retryOf(config: Config): ActivityOptions['retry'] {
   return {
     initialInterval: config.retry.initialIntervalMs,
     maximumInterval: config.retry.maximumIntervalMs,
     backoffCoefficient: config.retry.backoffCoefficient,
-    nonRetryableErrorTypes: PERMANENT,
   };
 }
 
@@ -46,11 +46,12 @@ export function llmItemActivities(config: Config) {
   });
 }
 
-/** CPU and storage work: long start-to-close for big shards, heartbeats for progress and resume. */
+/** CPU and storage work: long start-to-close for big shards, heartbeats for progress and resume, retries bounded in time. */
 export function workActivities(config: Config) {
   return proxyActivities<Activities>({
     taskQueue: config.temporal.workTaskQueue,
     startToCloseTimeout: '2 hours',
+    scheduleToCloseTimeout: config.retry.workScheduleToCloseMs,
     heartbeatTimeout: config.retry.heartbeatTimeoutMs,
     retry: retryOf(config),
   });

@@ -67,4 +67,31 @@ describe('ultralink CLI', () => {
     expect(out).toMatch(message);
     expect(out.trim().split('\n')).toHaveLength(1);
   });
+
+  it('run checks every local input before starting: a missing dump, a missing SFT file and a missing prompt pack exit 2, all named, and nothing starts', async () => {
+    const dir = testDir('preflight');
+    const config = path.join(dir, 'c.yaml');
+    const missingDump = path.join(dir, 'enwiki-mistyped.xml.bz2');
+    const missingSft = path.join(dir, 'metamath-mistyped.json');
+    // Nothing listens on the Temporal address: an exit 2 naming the inputs proves nothing tried to start a build.
+    writeFileSync(
+      config,
+      [
+        `stateDir: ${dir}`,
+        `temporal: { address: 127.0.0.1:${await freePort()} }`,
+        'languages:',
+        `  en: { dump: ${missingDump}, chatSpecific: 2 }`,
+        `  de: { fasttextLabel: de, dump: ${path.join(REPO_ROOT, 'package.json')}, chatSpecific: 2 }`,
+        `agnostic: { sources: { math: [{ path: ${missingSft}, format: metamath }] } }`,
+      ].join('\n') + '\n',
+    );
+    const { status, out } = ultralink(['run', '-c', config], dir);
+    expect(status).toBe(2);
+    expect(out).toContain('nothing started');
+    expect(out).toContain(`languages.en.dump: ${missingDump} does not exist`);
+    expect(out).toContain(`agnostic.sources.math[0].path: ${missingSft} does not exist`);
+    expect(out).toMatch(/prompt pack \S*de\.dialogue\.yaml: cannot read/);
+    expect(out).toMatch(/prompt pack \S*de\.translate\.yaml: cannot read/);
+    expect(out).not.toMatch(/temporal|connect/i);
+  });
 });

@@ -184,12 +184,17 @@ describe('renderBuildLine', () => {
   it('falls back to the workflow status when no state attribute is set', () => {
     expect(renderBuildLine({ buildId: 'ul-2', status: 'TERMINATED', searchAttributes: {} }, 'u')).toContain('state=terminated');
   });
+  it.each(['TERMINATED', 'TIMED_OUT', 'CANCELLED', 'FAILED'])('a build closed as %s never shows the state it last set while running', (status) => {
+    expect(renderBuildLine({ buildId: 'ul-3', status, searchAttributes: { UltralinkState: ['running'] } }, 'u')).toContain(`state=${status.toLowerCase()}`);
+  });
 });
 
 describe('renderBuildHeader', () => {
   it.each([
     ['RUNNING', { UltralinkState: ['budget_paused'], UltralinkStage: ['languages'] }, 'build b  running  state=budget_paused  stage=languages'],
-    ['COMPLETED', {}, 'build b  completed  state=-  stage=-'],
+    ['COMPLETED', {}, 'build b  completed  state=completed  stage=-'],
+    ['COMPLETED', { UltralinkState: ['done_quality_failed'], UltralinkStage: ['done'] }, 'build b  completed  state=done_quality_failed  stage=done'],
+    ['TERMINATED', { UltralinkState: ['running'], UltralinkStage: ['languages'] }, 'build b  terminated  state=terminated  stage=languages'],
   ])('%s', (status, sa, line) => {
     expect(renderBuildHeader('b', status, sa)).toBe(line);
   });

@@ -240,7 +240,7 @@ describe.skipIf(!HAVE_SHARED_DATA)(`knowledgeWorkflow on the shared dumps (${HAV
     const err = await extract(client, config, dir, 'en', missing).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const chain = JSON.stringify(causes(err));
-    expect(chain).toContain('BadInput');
+    expect(chain).toContain('DumpNotFound');
     expect(chain).toContain('no-such-dump.xml.bz2');
   });
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
-import { startBuild, waitForBuild } from '../../src/client';
+import { buildFailure, buildStatus, rootCause, startBuild, waitForBuild } from '../../src/client';
 import { freePort, startDevServer } from '../../src/devtools/temporal';
 import { createFsStorage } from '../../src/storage/fs-storage';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai';
@@ -78,14 +78,41 @@ describe('probe build on the dev server', () => {
     try {
       const client = await testClient(config);
       const { buildId } = await startBuild(client, config);
-      const started = Date.now();
       const err = await waitForBuild(client, buildId).catch((e) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(JSON.stringify(errorChain(err))).toContain('ULTRALINK_LLM_API_KEY');
       expect(fake.log.filter((e) => e.status === 401)).toHaveLength(1); // not retried
-      expect(Date.now() - started).toBeLessThan(60_000);
     } finally {
       fake.reset();
+      await worker.stop();
+    }
+  });
+
+  it('a missing SFT file fails the build on its first attempt, and the client reads the cause and a failed state', async () => {
+    fake.reset();
+    const dir = testDir('missing-sft');
+    const missing = path.join(dir, 'metamath-mistyped.json');
+    // Started through the client, as a config the CLI did not check (a worker's file, an S3 key) would be.
+    const config = testConfig(dir, fake.url, tiny(dir, ['en', 'zh'], { agnostic: { quotas: { chat: 0, math: 1, code: 0 }, sources: { math: [{ path: missing, format: 'metamath' }] } } }));
+    const worker = await startWorker(config);
+    try {
+      const client = await testClient(config);
+      const { buildId } = await startBuild(client, config);
+      const err = await waitForBuild(client, buildId).catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = rootCause(err);
+      expect(cause).toMatchObject({ type: 'BadInput', activity: 'prepareSource' });
+      expect(cause?.message).toContain(`agnostic source ${missing} cannot be read (ENOENT)`);
+      // From history too (what `status` and `resume` print), and the list shows it failed, not running.
+      expect(await buildFailure(client, buildId)).toEqual(cause);
+      const status = await buildStatus(client, buildId);
+      expect(status?.status).toBe('FAILED');
+      expect(status?.searchAttributes.UltralinkState).toEqual(['failed']);
+      const history = await client.workflow.getHandle(buildId).fetchHistory();
+      const attempts = history.events!.flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
+      expect(Math.max(...attempts)).toBe(1); // never retried
+      expect(fake.log).toHaveLength(0); // and no LLM call was paid for
+    } finally {
       await worker.stop();
     }
   });

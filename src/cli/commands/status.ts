@@ -1,9 +1,9 @@
 /** `ultralink status [ID] [--watch]` and `ultralink list`. */
 import type { Command } from 'commander';
-import { buildStatus, listBuilds, uiUrlFor, waitForBuild } from '../../client';
+import { buildFailure, buildStatus, listBuilds, uiUrlFor, waitForBuild } from '../../client';
 import type { Config } from '../../config';
 import { displayPricing, readStageRows, renderBuildLine, renderRows, watchBuild } from '../build-progress';
-import { clientFor, configFrom, withConfig } from '../common';
+import { clientFor, configFrom, renderFailure, withConfig } from '../common';
 
 async function printList(config: Config): Promise<void> {
   const builds = await listBuilds(await clientFor(config));
@@ -35,6 +35,8 @@ export function registerStatus(program: Command): void {
         console.log(`dataset: ${dataset.datasetPrefix}`);
         console.log(dataset.qualityPassed ? 'quality: every file passes its thresholds' : `quality: failing files ${dataset.failingFiles.join(', ')}\n  ${dataset.qualityFailures.join('\n  ')}`);
       } else if (final && final.status !== 'RUNNING') {
+        const failure = final.status === 'FAILED' ? await buildFailure(client, id) : undefined;
+        if (failure) console.log(`build ${id} ${renderFailure(failure)}`);
         console.log(`ultralink resume ${id} continues it, reusing every finished output and cached LLM answer`);
       }
     });
