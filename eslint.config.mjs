@@ -1,5 +1,6 @@
-// Lint enforces the layers (STYLE.md): workflows use no Node built-ins and import activities as types only;
-// core/ imports no Temporal, network or fs; floating promises are errors everywhere.
+// Lint enforces the layers (STYLE.md): workflows use no Node built-ins, import activities as types only and no
+// LLM module; core/ imports no Temporal, network, fs or other layer of ours (llm, storage, activities, workflows
+// depend on core, never the reverse); floating promises are errors everywhere.
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
@@ -20,13 +21,31 @@ export default tseslint.config(
   {
     files: ['src/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: nodeBuiltins, patterns: [{ group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'workflows import activities as types only' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins,
+          patterns: [
+            { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'workflows import activities as types only' },
+            { group: ['../llm/*', '../llm'], message: 'workflows import no LLM module: the arithmetic they need is in core' },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [...nodeBuiltins, 'openai', '@aws-sdk/client-s3'], patterns: [{ group: ['@temporalio/*'], message: 'core/ is pure: no Temporal' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...nodeBuiltins, 'openai', '@aws-sdk/client-s3'],
+          patterns: [
+            { group: ['@temporalio/*'], message: 'core/ is pure: no Temporal' },
+            { group: ['**/llm/*', '**/storage/*', '**/activities/*', '**/workflows/*', '**/io/*'], message: 'core/ depends on no other layer: they depend on it' },
+          ],
+        },
+      ],
     },
   },
 );

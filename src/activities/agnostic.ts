@@ -20,7 +20,7 @@ import { buildPrefix, stageKey } from '../names';
 import { loadPack } from '../prompts/load';
 import { getJson, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
-import { addCallCost, type CallOutcome } from '../llm/cost';
+import { addCallCost, type CallOutcome } from '../core/cost';
 import { callGateway } from './llm';
 import { BadInputError, MissingInputError } from '../core/errors';
 import { StorageNotFoundError } from '../storage/keys';

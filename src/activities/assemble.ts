@@ -26,6 +26,7 @@ import type { BuildContext, ShardManifest } from './build-context';
 import { keptInOrder, itemDir, type StoredTranslation } from './agnostic';
 import { dialogueDir, type StoredDialogue } from './dialogue';
 import { MissingInputError, PermanentError } from '../core/errors';
+import { costUsd } from '../core/cost';
 
 const CODE_VERSION: string = require('../../package.json').version;
 /** Heartbeat period of assembly; well under any configured heartbeat timeout (tests use 3 s). */
@@ -301,7 +302,7 @@ function buildManifest(input: AssembleInput, config: Config, prov: Provenance, s
   for (const s of input.stages) {
     const name = `${s.lang}/${s.stage}`;
     funnels[name] = s.funnel;
-    const cost = (s.promptTokens * config.llm.pricing.inputPerMTok + s.completionTokens * config.llm.pricing.outputPerMTok) / 1e6;
+    const cost = costUsd(s.promptTokens, s.completionTokens, config.llm.pricing);
     llm[name] = { calls: s.calls, promptTokens: s.promptTokens, completionTokens: s.completionTokens, estimatedCostUsd: Math.round(cost * 1e4) / 1e4 };
     byStageMs[name] = Math.max(0, s.ms);
   }

@@ -10,13 +10,13 @@ import type { QuestionKind } from '../core/dialogue/plan';
 import { instructionText, renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
 import type { DialoguePack } from '../core/dialogue/prompt-pack';
 import { countTokens } from '../core/text/tokens';
-import type { ChatMessage } from '../llm/types';
+import type { ChatMessage } from '../core/messages';
 import { countPromptTokens } from '../llm/prompt-tokens';
 import { stageKey } from '../names';
 import { loadDialoguePack } from '../prompts/load';
 import { getJson, putJson } from '../storage/json';
 import type { BuildContext } from './build-context';
-import { addCallCost, type CallOutcome } from '../llm/cost';
+import { addCallCost, type CallOutcome } from '../core/cost';
 import { callGateway } from './llm';
 
 interface TurnInput {

@@ -4,12 +4,7 @@
  * workflows upsert (the same data the Temporal UI's list shows). Pure rendering first, then the polling loop.
  */
 import type { Client } from '@temporalio/client';
-
-/** USD per million tokens (config.llm.pricing). */
-export interface Pricing {
-  inputPerMTok: number;
-  outputPerMTok: number;
-}
+import { costUsd, type Pricing } from '../core/cost';
 
 /** What a stage workflow's `progress` query returns, as far as the terminal needs it. */
 export interface StageProgressSnapshot {
@@ -91,8 +86,10 @@ export function displayPricing(llm: { baseUrl?: string; pricing: Pricing }): Dis
 }
 
 export function estimateCost(p: Pick<StageProgressSnapshot, 'tokens' | 'promptTokens' | 'completionTokens'>, pricing: Pricing): number {
-  if (p.promptTokens !== undefined && p.completionTokens !== undefined) return (p.promptTokens * pricing.inputPerMTok + p.completionTokens * pricing.outputPerMTok) / 1e6;
-  return ((p.tokens ?? 0) * (pricing.inputPerMTok + pricing.outputPerMTok)) / 2 / 1e6;
+  if (p.promptTokens !== undefined && p.completionTokens !== undefined) return costUsd(p.promptTokens, p.completionTokens, pricing);
+  // Only a total is known (older progress): priced as half prompt, half completion.
+  const half = (p.tokens ?? 0) / 2;
+  return costUsd(half, half, pricing);
 }
 
 /** Rate (done/s) over the samples and the ETA to `total`; undefined while there is no movement to measure. */

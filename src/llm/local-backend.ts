@@ -2,7 +2,8 @@
 import path from 'node:path';
 import type { ChatHistoryItem, Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { LlmBadRequestError, LlmError } from './errors';
-import type { ChatRequest, ChatResult, FinishReason, LlmBackend } from './types';
+import type { FinishReason } from '../core/messages';
+import type { ChatRequest, ChatResult, LlmBackend } from './types';
 
 export interface LocalBackendOptions {
   modelPath: string;

@@ -20,7 +20,8 @@ import {
   wantsMaxCompletionTokens,
   type LlmErrorContext,
 } from './errors';
-import type { ChatRequest, ChatResult, FinishReason, LlmBackend } from './types';
+import type { FinishReason } from '../core/messages';
+import type { ChatRequest, ChatResult, LlmBackend } from './types';
 
 /** Connection settings; the caller reads the key from the worker's environment. */
 export interface OpenAiBackendOptions {

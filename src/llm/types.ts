@@ -1,9 +1,5 @@
 /** The contract every LLM backend (OpenAI-compatible HTTP, in-process local model) fulfils. */
-
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+import type { ChatMessage, FinishReason } from '../core/messages';
 
 export interface ChatRequest {
   messages: ChatMessage[];
@@ -15,9 +11,6 @@ export interface ChatRequest {
   /** JSON schema for structured output, used when the backend supports it. */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
 }
-
-/** `length` means the completion was truncated at maxTokens. */
-export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'unknown';
 
 export interface ChatResult {
   content: string;

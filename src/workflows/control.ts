@@ -79,11 +79,6 @@ export function newerControl(held: ControlSettings, incoming: ControlSettings): 
   return incoming.version > held.version ? incoming : held;
 }
 
-/** Estimated USD of a token count at the configured prices. */
-export function costUsd(promptTokens: number, completionTokens: number, pricing: { inputPerMTok: number; outputPerMTok: number }): number {
-  return (promptTokens * pricing.inputPerMTok + completionTokens * pricing.outputPerMTok) / 1_000_000;
-}
-
 /**
  * What a resumed build takes over from its earlier runs: the spend they reported and the budget and concurrency
  * last set on them. Without it a resumed build would count its budget from zero and forget `ultralink set`.

@@ -7,10 +7,10 @@
 import { CancellationScope, condition, getExternalWorkflowHandle, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { DialogueOutcome } from '../activities/dialogue';
 import type { Config } from '../config';
-import { addCallCost, type CallOutcome } from '../llm/cost';
+import { addCallCost, costUsd, type CallOutcome } from '../core/cost';
 import { planFollowUps, type QuestionKind } from '../core/dialogue/plan';
 import { permutation } from '../core/agnostic/sample';
-import { aimdNext, aimdSlots, controlSignal, costUsd, initialControl, newerControl, spendSignal, stageCap, type ControlSettings } from './control';
+import { aimdNext, aimdSlots, controlSignal, initialControl, newerControl, spendSignal, stageCap, type ControlSettings } from './control';
 import { llmActivities, llmItemActivities, workActivities } from './proxies';
 
 /** The LLM stages that run under the exact-quota fan-out. */

@@ -4,7 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { ChatMessage } from '../../llm/types';
+import type { ChatMessage } from '../messages';
 import { drop, KEEP, type Verdict } from '../stats';
 
 /** Criterion keys in Figure 9 order; the first hit names the drop reason. */

@@ -4,7 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { ChatMessage, FinishReason } from '../../llm/types';
+import type { ChatMessage, FinishReason } from '../messages';
 import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho } from '../text/echo';
 import type { LangId } from '../text/lang-id';

@@ -4,7 +4,7 @@
  * repeat), length, language; plus the cleaning every output goes through first (zh t2s, question
  * numbering/labels/quotes, preambles, wrapper tags and trailers).
  */
-import type { FinishReason } from '../../llm/types';
+import type { FinishReason } from '../messages';
 import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho, isUnspaced, type ShingleOptions } from '../text/echo';
 import type { LangId } from '../text/lang-id';

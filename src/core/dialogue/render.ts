@@ -3,7 +3,7 @@
  * `{system prompt}{principles} <document>{cultural background}</document> {dialogue history}`.
  * The system prompt and principles form the system message; the document and history form the user message.
  */
-import type { ChatMessage } from '../../llm/types';
+import type { ChatMessage } from '../messages';
 import type { AnswerKind, QuestionKind } from './plan';
 import type { DialoguePack, PromptPart } from './prompt-pack';
 

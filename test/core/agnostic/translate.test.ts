@@ -13,7 +13,7 @@ import {
   type TranslatePack,
 } from '../../../src/core/agnostic/translate';
 import { loadLangId, type LangId } from '../../../src/core/text/lang-id';
-import type { FinishReason } from '../../../src/llm/types';
+import type { FinishReason } from '../../../src/core/messages';
 
 const LANGS = ['zh', 'ru', 'fr', 'es'] as const;
 const packs = Object.fromEntries(

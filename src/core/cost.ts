@@ -1,7 +1,18 @@
 /**
- * LLM spend as activities report it and workflows add it up. Pure and free of Temporal and Node built-ins, so
- * activities and workflow code share the one accounting rule.
+ * LLM spend as activities report it, workflows add it up and every report prices it. Pure and free of Temporal
+ * and Node built-ins, so activities, workflow code and the CLI share the one accounting rule and the one price formula.
  */
+
+/** USD per million tokens (config.llm.pricing). */
+export interface Pricing {
+  inputPerMTok: number;
+  outputPerMTok: number;
+}
+
+/** Estimated USD of a token count at the configured prices. */
+export function costUsd(promptTokens: number, completionTokens: number, pricing: Pricing): number {
+  return (promptTokens * pricing.inputPerMTok + completionTokens * pricing.outputPerMTok) / 1_000_000;
+}
 
 /** LLM spend of one activity execution (calls actually sent; a cache hit or stored outcome is 0 calls). */
 export interface CallOutcome {
