@@ -3,8 +3,9 @@
  * the LLM queue hosts LLM calls, capped per worker by concurrency and fleet-wide by the queue's rate.
  * SIGINT/SIGTERM shut it down gracefully (the SDK runtime's default shutdown signals).
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode, type LogLevel, type LogMetadata, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { Config, WorkerSecrets } from './config';
@@ -22,7 +23,7 @@ import { connectionOptions } from './temporal-connection';
 export interface WorkerOptions {
   config: Config;
   secrets: WorkerSecrets;
-  /** A prebuilt workflow bundle (production, tests); otherwise bundled once at start. */
+  /** A prebuilt workflow bundle (production, tests); otherwise this code version's cached bundle (built on first use). */
   workflowBundlePath?: string;
   /** Backend override (tests inject nothing here; the demo passes a shared local model). */
   backend?: LlmBackend;
@@ -40,6 +41,40 @@ export async function buildWorkflowBundle(): Promise<{ code: string }> {
   const ts = path.join(__dirname, 'workflows', 'index.ts');
   const workflowsPath = existsSync(ts) ? ts : path.join(__dirname, 'workflows', 'index.js');
   return bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+}
+
+/**
+ * The workflow bundle of this code version, built once and kept under the cache dir: bundling (webpack + swc)
+ * costs seconds of CPU at every worker start, most of a small job's overhead. The key hashes every source file
+ * a bundle can include (all of src/) and the lockfile (the SDK's version), so a changed line or an upgraded
+ * dependency builds a new one.
+ */
+export async function cachedWorkflowBundle(cacheDir: string): Promise<{ code: string; cached: boolean }> {
+  const file = path.join(cacheDir, 'workflow-bundles', `${sourceHash()}.js`);
+  if (existsSync(file)) return { code: readFileSync(file, 'utf8'), cached: true };
+  const { code } = await buildWorkflowBundle();
+  mkdirSync(path.dirname(file), { recursive: true });
+  // Written beside and renamed: a worker killed mid-write never leaves a truncated bundle to load.
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, code);
+  renameSync(partial, file);
+  return { code, cached: false };
+}
+
+/** Content hash of the source tree beside this file (ts or compiled js) and the lockfile above it. */
+function sourceHash(): string {
+  const hash = createHash('sha256');
+  const visit = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) visit(full);
+      else if (/\.(ts|js|json|yaml)$/.test(entry.name)) hash.update(path.relative(__dirname, full)).update('\0').update(readFileSync(full)).update('\0');
+    }
+  };
+  visit(__dirname);
+  const lock = path.join(__dirname, '..', 'package-lock.json');
+  if (existsSync(lock)) hash.update(readFileSync(lock));
+  return hash.digest('hex').slice(0, 24);
 }
 
 const quiet = () => {};
@@ -80,7 +115,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<{ run(): Promi
   const activities = createActivities({ gateway, storage });
   const connection = await NativeConnection.connect(connectionOptions(config, opts.secrets));
   const workflowBundle: WorkflowBundleOption =
-    opts.workflowBundlePath && existsSync(opts.workflowBundlePath) ? { code: readFileSync(opts.workflowBundlePath, 'utf8') } : await buildWorkflowBundle();
+    opts.workflowBundlePath && existsSync(opts.workflowBundlePath) ? { code: readFileSync(opts.workflowBundlePath, 'utf8') } : { code: (await cachedWorkflowBundle(toolEnv().cacheDir)).code };
   const namespace = config.temporal.namespace;
   const work = await Worker.create({
     connection,
