@@ -115,6 +115,25 @@ async function stageProgress(client: Client, buildId: string): Promise<QuotaStag
   return client.workflow.getHandle(stageWorkflowId(buildId, 'en', 'chat_specific')).query<QuotaStageProgress>('progress');
 }
 
+/**
+ * Activities scheduled or running in any open workflow of the build, as the server sees them: 0 once a pause
+ * has taken effect everywhere (each cancelled call finished and nothing new scheduled). The positive signal
+ * the pause tests wait for, instead of sleeping and then seeing nothing happen.
+ */
+async function pendingActivities(client: Client, buildId: string): Promise<number> {
+  let n = 0;
+  for await (const w of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+    if (w.workflowId !== buildId && !w.workflowId.startsWith(`${buildId}/`)) continue;
+    n += (await client.workflow.getHandle(w.workflowId, w.runId).describe()).raw.pendingActivities?.length ?? 0;
+  }
+  return n;
+}
+
+/** Waits until no activity of the build is pending; the server then holds nothing that could start a call. */
+async function quiescent(client: Client, buildId: string): Promise<void> {
+  await waitUntil(async () => (await pendingActivities(client, buildId)) === 0, 30_000, 'no activity pending anywhere in the build');
+}
+
 /** A budget below one call's cost: the first reported call reaches it. */
 const TINY_BUDGET = 0.000_001;
 
@@ -182,7 +201,7 @@ describe('live control of a running build', () => {
       await waitUntil(async () => (await stageProgress(client, buildId).catch(() => undefined))?.paused === true, 30_000, 'the stage to see the pause');
       const quietFrom = await llmDrained(fake);
       const callsAtPause = chatCalls().length;
-      await new Promise((r) => setTimeout(r, 2_500));
+      await quiescent(client, buildId);
       const unpausedAt = Date.now();
       expect(chatCalls().filter((e) => e.startedAt > quietFrom && e.startedAt < unpausedAt)).toEqual([]);
       expect(chatCalls().length).toBe(callsAtPause);
@@ -207,7 +226,7 @@ describe('live control of a running build', () => {
       expect(progress.control.state).toBe('budget_paused');
       const described = await client.workflow.getHandle(buildId).describe();
       expect((described.searchAttributes as Record<string, unknown>).UltralinkState).toEqual(['budget_paused']);
-      await new Promise((r) => setTimeout(r, 2_000));
+      await quiescent(client, buildId);
       const raisedAt = Date.now();
       expect(chatCalls().filter((e) => e.startedAt > quietFrom && e.startedAt < raisedAt)).toEqual([]);
       expect(lines(await datasetText(dir, buildId))).toBe(0);
@@ -232,7 +251,7 @@ describe('live control of a running build', () => {
       expect(resumed.carried).toEqual({ spentUsd: spent, budgetUsd: spent / 2 });
       await waitForState(client, buildId, 'budget_paused', 30_000);
       expect(await buildControl(client, buildId)).toMatchObject({ budgetUsd: spent / 2, spentUsd: spent });
-      await new Promise((r) => setTimeout(r, 2_000));
+      await quiescent(client, buildId);
       expect(chatCalls()).toHaveLength(callsBefore);
 
       await setBuild(client, buildId, { budget: 100 });
@@ -330,7 +349,7 @@ describe('live control of a running build', () => {
       const quietFrom = await llmDrained(fake);
       const p = await stageProgress(client, buildId);
       expect(p).toMatchObject({ review: true, paused: true, kept: 2, inFlight: 0 });
-      await new Promise((r) => setTimeout(r, 2_000));
+      await quiescent(client, buildId);
       const unpausedAt = Date.now();
       expect(chatCalls().filter((e) => e.startedAt > quietFrom && e.startedAt < unpausedAt)).toEqual([]);
 
