@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages, type FilterPack, type JudgeVerdict } from '../core/agnostic/judge';
-import { mask, withoutPlaceholders } from '../core/agnostic/mask';
+import { mask, splitForTranslation } from '../core/agnostic/mask';
 import { prefilter } from '../core/agnostic/prefilter';
 import { readerFor, type AgnosticItem, type AgnosticSubset, type SourceFormat } from '../core/agnostic/readers';
 import { checkTranslation, parseTranslatePack, renderTranslateMessages, restoreTranslation, translateInstructions, type TranslatePack } from '../core/agnostic/translate';
@@ -88,7 +88,11 @@ interface StoredField {
   text?: string;
   /** The raw reply a check dropped (first REJECTED_CHARS characters), so a drop can be read, not only counted. */
   rejected?: string;
-  /** LLM calls this attempt needed: 1, or 0 when nothing was sent (no prose to translate, prompt too long). */
+  /** The piece (of splitForTranslation) that failed. */
+  piece?: number;
+  /** Per piece: its translation, or null when copied, not reached or failed; the next attempt reuses the strings. */
+  pieces?: Array<string | null>;
+  /** LLM calls this attempt needed (one per piece it asked for, also when a rerun found it in the response cache). */
   calls: number;
   promptTokens: number;
   completionTokens: number;
@@ -174,51 +178,68 @@ export function createAgnosticActivities(ctx: BuildContext) {
   const translatePackOf = (lang: string) => translatePacks.get(lang) ?? translatePacks.set(lang, loadPack(lang, 'translate', parseTranslatePack)).get(lang)!;
 
   /**
-   * Figure 10 translation of one text with code, LaTeX, URLs and citations masked; checked before it is kept.
-   * A text with no prose outside its protected spans is copied without a call; one whose prompt and expected
-   * translation cannot fit the context window is a counted drop (`translate_too_long`), not a failed build.
+   * Figure 10 translation of one text, piece by piece (splitForTranslation: blocks of code or display maths are
+   * copied, each prose run between them goes in a call of its own), with code, LaTeX, URLs and citations masked;
+   * each piece checked before it is kept. A retry asks again only for the pieces the attempt before it did not get
+   * (their translations are stored with it). A piece with no prose is copied without a call; one whose prompt and
+   * expected translation cannot fit the context window is a counted drop (`translate_too_long`), not a failed build.
    */
   async function translateField(input: TranslateItemInput & { field: number; attempt: number }): Promise<FieldOutcome> {
-    const key = `${itemDir(input.buildId, input.lang, input.stage, input.sourceIndex)}/field-${input.field}-${input.attempt}.json`;
-    const done = await getJson<StoredField>(ctx.storage, key);
+    const keyOf = (attempt: number) => `${itemDir(input.buildId, input.lang, input.stage, input.sourceIndex)}/field-${input.field}-${attempt}.json`;
+    const done = await getJson<StoredField>(ctx.storage, keyOf(input.attempt));
     if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
     const config = await ctx.configOf(input.buildId);
     const entry = config.languages[input.lang]!;
     const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
-    const source = item.turns[input.field]!;
-    const { masked, slots } = mask(source);
-    const store = async (stored: StoredField, spentCalls: number): Promise<FieldOutcome> => {
-      await putJson(ctx.storage, key, stored);
-      return { ok: stored.ok, reason: stored.reason, calls: spentCalls, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
-    };
-    if (!/\p{L}/u.test(withoutPlaceholders(masked))) return store({ ok: true, text: source, calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
-    const messages = renderTranslateMessages(translatePackOf(input.lang), masked, { subset: item.subset });
-    const promptTokens = countPromptTokens({ messages } as ChatRequest);
-    const sourceTokens = countTokens(masked);
-    const room = config.llm.contextWindow - promptTokens;
-    if (room < sourceTokens) return store({ ok: false, reason: 'translate_too_long', calls: 0, promptTokens: 0, completionTokens: 0 }, 0);
-    const result = await callGateway(ctx.gateway, {
-      messages,
-      // Sized by the text, not by config.llm.maxTokens (a dialogue answer's cap), and never past the window.
-      maxTokens: Math.min(room, Math.max(MIN_TRANSLATION_TOKENS, sourceTokens * TRANSLATION_GROWTH)),
-      temperature: input.attempt === 0 ? 0 : config.llm.temperature,
-      topP: config.llm.topP,
-      seed: retrySeed(config.seed, 'translate', input.attempt),
-    });
-    const spent = { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
-    const verdict = checkTranslation(
-      { text: result.content, finishReason: result.finishReason, slots },
-      { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(translatePackOf(input.lang), item.subset), source: masked },
-    );
-    let stored: StoredField;
-    const rejected = result.content.slice(0, REJECTED_CHARS);
-    if (!verdict.keep) stored = { ok: false, reason: verdict.reason, rejected, ...spent };
-    else {
-      const restored = restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion, source: masked });
-      stored = restored.ok ? { ok: true, text: restored.text, ...spent } : { ok: false, reason: restored.reason, rejected, ...spent };
+    const pack = translatePackOf(input.lang);
+    const pieces = splitForTranslation(item.turns[input.field]!);
+    const earlier = input.attempt > 0 ? (await getJson<StoredField>(ctx.storage, keyOf(input.attempt - 1)))?.pieces : undefined;
+    const stored: StoredField = { ok: true, pieces: [], calls: 0, promptTokens: 0, completionTokens: 0 };
+    let paid = 0;
+    let rateLimited = 0;
+    for (const [i, piece] of pieces.entries()) {
+      const reused = earlier?.[i];
+      if (!piece.translate || typeof reused === 'string') {
+        stored.pieces!.push(piece.translate ? reused! : null);
+        continue;
+      }
+      const { masked, slots } = mask(piece.text);
+      const messages = renderTranslateMessages(pack, masked, { subset: item.subset });
+      const sourceTokens = countTokens(masked);
+      const room = config.llm.contextWindow - countPromptTokens({ messages } as ChatRequest);
+      if (room < sourceTokens) {
+        Object.assign(stored, { ok: false, reason: 'translate_too_long', piece: i });
+        break;
+      }
+      const result = await callGateway(ctx.gateway, {
+        messages,
+        // Sized by the text, not by config.llm.maxTokens (a dialogue answer's cap), and never past the window.
+        maxTokens: Math.min(room, Math.max(MIN_TRANSLATION_TOKENS, sourceTokens * TRANSLATION_GROWTH)),
+        temperature: input.attempt === 0 ? 0 : config.llm.temperature,
+        topP: config.llm.topP,
+        seed: retrySeed(config.seed, 'translate', input.attempt),
+      });
+      stored.calls += 1;
+      stored.promptTokens += result.promptTokens;
+      stored.completionTokens += result.completionTokens;
+      if (!result.cached) paid += 1;
+      rateLimited = Math.max(rateLimited, result.rateLimited);
+      const verdict = checkTranslation(
+        { text: result.content, finishReason: result.finishReason, slots },
+        { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(pack, item.subset), source: masked },
+      );
+      const restored = verdict.keep ? restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion, source: masked }) : undefined;
+      if (!restored?.ok) {
+        const reason = verdict.keep ? (restored as { reason: string }).reason : verdict.reason;
+        Object.assign(stored, { ok: false, reason, piece: i, rejected: result.content.slice(0, REJECTED_CHARS) });
+        break;
+      }
+      stored.pieces!.push(restored.text);
     }
-    const out = await store(stored, result.cached ? 0 : 1);
-    return result.rateLimited > 0 ? { ...out, rateLimited: result.rateLimited } : out;
+    if (stored.ok) stored.text = pieces.map((p, i) => (p.translate ? stored.pieces![i]! : p.text)).join('');
+    await putJson(ctx.storage, keyOf(input.attempt), stored);
+    const out: FieldOutcome = { ok: stored.ok, reason: stored.reason, calls: paid, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
+    return rateLimited > 0 ? { ...out, rateLimited } : out;
   }
 
   /** Joins the translated texts of an item into one record (the first passing attempt of each field, the cost of all attempts). */

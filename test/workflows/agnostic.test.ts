@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pauseBuild, startBuild, unpauseBuild, waitForBuild } from '../../src/client';
 import type { ConfigInput } from '../../src/config';
 import { JUDGE_CRITERIA, parseFilterPack, renderJudgeMessages, type JudgeVerdict } from '../../src/core/agnostic/judge';
-import { mask } from '../../src/core/agnostic/mask';
+import { mask, splitForTranslation } from '../../src/core/agnostic/mask';
 import { parseTranslatePack, renderTranslateMessages } from '../../src/core/agnostic/translate';
 import type { AgnosticItem, AgnosticSubset } from '../../src/core/agnostic/readers';
 import { rngFor } from '../../src/core/random';
@@ -205,6 +205,19 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
         }
       }
     }
+    // A code block alone on its lines never goes to the model: each prose run around it is a call of its own.
+    let withBlocks = 0;
+    for (const [n, sourceId] of sourceIds['zh/code']!.entries()) {
+      const sourceIndex = codeSource.findIndex((c) => c.sourceId === sourceId);
+      for (const [f, turn] of codeSource[sourceIndex]!.turns.entries()) {
+        const pieces = splitForTranslation(turn);
+        if (pieces.some((p) => !p.translate && p.text.includes('```'))) withBlocks++;
+        const stored = JSON.parse((await storage.getText(`${prefix}/zh/code/items/${sourceIndex}/field-${f}-0.json`))!) as { calls: number; pieces: Array<string | null> };
+        expect(stored.calls, `zh_code_${n} field ${f}`).toBe(pieces.filter((p) => p.translate).length);
+        expect(stored.pieces.map((p) => p !== null)).toEqual(pieces.map((p) => p.translate));
+      }
+    }
+    expect(withBlocks).toBeGreaterThan(0);
     expect(sourceIds['zh/chat_agnostic']).toEqual(sourceIds['ru/chat_agnostic']);
     expect(sourceIds['zh/math']).not.toEqual(sourceIds['ru/math']);
     expect(sourceIds['zh/code']).not.toEqual(sourceIds['ru/code']);
@@ -483,9 +496,8 @@ async function reportCost(input: {
         const source = input.bySourceId.get(m.sourceId)!;
         calls += m.calls;
         completion += m.completionTokens;
-        for (const turn of source.turns) {
-          const { masked } = mask(turn);
-          if (/\p{L}/u.test(masked.replace(/\u27e6P\d+\u27e7/g, ''))) promptTokens += prompt(renderTranslateMessages(pack, masked, { subset: source.subset as AgnosticSubset }));
+        for (const piece of source.turns.flatMap((turn) => splitForTranslation(turn)).filter((p) => p.translate)) {
+          promptTokens += prompt(renderTranslateMessages(pack, mask(piece.text).masked, { subset: source.subset as AgnosticSubset }));
         }
       }
       rows[`${lang}_${subset}`] = { records: meta.length, calls: round(calls / meta.length), promptTokens: round(promptTokens / meta.length), completionTokens: round(completion / meta.length) };

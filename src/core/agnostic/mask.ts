@@ -113,3 +113,51 @@ export function proseShare(masked: string, slots: string[]): { letters: number; 
   const total = prose.replace(/\s+/g, '').length + slots.reduce((sum, s) => sum + s.replace(/\s+/g, '').length, 0);
   return { letters, share: total === 0 ? 0 : letters / total };
 }
+
+/** A run of a text to translate: prose (`translate`), or what is copied as it is (a block, the whitespace around prose). */
+export interface TextPiece {
+  translate: boolean;
+  text: string;
+}
+
+const BLOCK_LINE = /^[ \t]*\u27e6P(\d+)\u27e7[ \t]*$/;
+
+/**
+ * Cuts a text at its block-level protected spans (a code block or display formula alone on its lines) into pieces
+ * whose concatenation is the text. Each prose run between blocks is translated in a call of its own, so no model
+ * ever has to carry a block's placeholder through: small ones drop a ⟦Pn⟧ that stands on a line of its own, above
+ * all at the start or end of a reply. Runs with no letters outside placeholders, and the whitespace around each
+ * run, are copied.
+ */
+export function splitForTranslation(text: string): TextPiece[] {
+  const { masked, slots } = mask(text);
+  const restore = (s: string) => s.replace(EXACT, (_, n: string) => slots[Number(n)]!);
+  const pieces: TextPiece[] = [];
+  let prose = '';
+  const flushProse = () => {
+    const [, lead, body, trail] = /^(\s*)([\s\S]*?)(\s*)$/.exec(prose)!;
+    const hasLetters = /\p{L}/u.test(withoutPlaceholders(body!));
+    pieces.push({ translate: false, text: lead! }, { translate: hasLetters, text: restore(body!) }, { translate: false, text: trail! });
+    prose = '';
+  };
+  // Lines keep their newline, so the pieces join back with nothing between them.
+  for (const line of masked.split(/(?<=\n)/)) {
+    const block = BLOCK_LINE.exec(line.replace(/\n$/, ''));
+    if (block === null) {
+      prose += line;
+      continue;
+    }
+    flushProse();
+    pieces.push({ translate: false, text: restore(line) });
+  }
+  flushProse();
+  // Adjacent copied pieces merge; empty ones go.
+  const out: TextPiece[] = [];
+  for (const p of pieces) {
+    if (p.text === '') continue;
+    const last = out.at(-1);
+    if (last && !last.translate && !p.translate) last.text += p.text;
+    else out.push({ ...p });
+  }
+  return out;
+}

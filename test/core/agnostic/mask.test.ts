@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mask, placeholder, unmask } from '../../../src/core/agnostic/mask';
+import { mask, placeholder, splitForTranslation, unmask } from '../../../src/core/agnostic/mask';
 import { randomInt, rngFor, type Rng } from '../../../src/core/random';
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[randomInt(rng, xs.length)];
@@ -110,5 +110,42 @@ describe('mask examples', () => {
     const { masked, slots } = mask('Compare `a` with `b`.');
     expect(unmask('Vergleiche ⟦P1⟧ mit ⟦P0⟧.', slots)).toEqual({ ok: true, text: 'Vergleiche `b` mit `a`.' });
     expect(masked).toBe('Compare ⟦P0⟧ with ⟦P1⟧.');
+  });
+});
+
+describe('splitForTranslation', () => {
+  it('copies code blocks and display formulas alone on their lines, and the whitespace around prose; each prose run is a piece', () => {
+    // As in the demo's Magicoder sample: the answer opens with its code block, which a small model drops as a placeholder.
+    const answer = '```ts\nconst cmp = (a, b) => a - b;\n```\n\nThe comparison relies on `a - b`: a non-zero difference returns at once.\n\n```ts\ncmp(1, 2);\n```';
+    expect(splitForTranslation(answer)).toEqual([
+      { translate: false, text: '```ts\nconst cmp = (a, b) => a - b;\n```\n\n' },
+      { translate: true, text: 'The comparison relies on `a - b`: a non-zero difference returns at once.' },
+      { translate: false, text: '\n\n```ts\ncmp(1, 2);\n```' },
+    ]);
+    // A MetaMath answer: a formula alone on its line is a block, one inside a sentence stays in the prose.
+    const math = 'So the area is $X \\cdot 5 = 5X$ square units.\n$5X = 40$\nThe answer is: 8';
+    expect(splitForTranslation(math)).toEqual([
+      { translate: true, text: 'So the area is $X \\cdot 5 = 5X$ square units.' },
+      { translate: false, text: '\n$5X = 40$\n' },
+      { translate: true, text: 'The answer is: 8' },
+    ]);
+    expect(splitForTranslation('```py\nprint(1)\n```\n$$x$$')).toEqual([{ translate: false, text: '```py\nprint(1)\n```\n$$x$$' }]);
+    expect(splitForTranslation('  Plain prose only.\n')).toEqual([
+      { translate: false, text: '  ' },
+      { translate: true, text: 'Plain prose only.' },
+      { translate: false, text: '\n' },
+    ]);
+  });
+
+  it('pieces join back into the text, and no piece to translate holds a placeholder alone on a line (500 seeded documents)', () => {
+    for (let seed = 0; seed < 500; seed++) {
+      const { text } = randomDocument(rngFor(seed, 'split-property'));
+      const pieces = splitForTranslation(text);
+      expect(pieces.map((p) => p.text).join(''), `seed ${seed}`).toBe(text);
+      for (const p of pieces.filter((x) => x.translate)) {
+        expect(mask(p.text).masked.split('\n').some((line) => /^[ \t]*\u27e6P\d+\u27e7[ \t]*$/.test(line)), `seed ${seed}: ${p.text}`).toBe(false);
+        expect(p.text).toBe(p.text.trim());
+      }
+    }
   });
 });
