@@ -81,6 +81,12 @@ const LEADING_PREAMBLE = new RegExp(
   'iu',
 );
 const INNER_PREAMBLE = new RegExp(`(?<![\\p{L}\\p{N}])(?:${PREAMBLE_PHRASES})[^\\n:：]{0,60}[:：]`, 'giu');
+// A first line that introduces the translation in words of its own ("La traducción al español del texto entre <text>
+// y </text> es:", "El lenguaje natural traducido es:"): it names translating, ends in a colon, and the text follows.
+const INTRO_LINE = /^([^\n]{0,160}?)[:：][ \t]*\n/u;
+const TRANSLATING = /translat|tradu[cij]|перев[оеё]д|переведён|переведен|翻译|译文/iu;
+// The whole reply fenced as plain text (```text … ```), which a prose source never is.
+const PLAIN_FENCE = /^(\x60{3,})[ \t]*(?:text|plaintext|txt|markdown|md)?[ \t]*\n([\s\S]*?)\n[ \t]*\1[ \t]*$/iu;
 // The prompt's wrapper tag (user_template: "<text>\n{text}\n</text>"), whole or half.
 const TEXT_TAG = /<\s*\/?\s*text\s*>/giu;
 const OPEN_TEXT = /^<\s*text\s*>\s*/iu;
@@ -88,8 +94,9 @@ const CLOSE_TEXT = /\s*<\s*\/\s*text\s*>$/iu;
 
 /**
  * The model's reply without what it put around the translation: the prompt's `<text>` wrapper, whole or only one
- * half, and a leading preamble ("Voici la traduction en français :", "以下是翻译：", "Translation:") with the
- * translation after it. Given the masked `source`, whatever the source itself starts or ends with is kept (a
+ * half, a leading preamble ("Voici la traduction en français :", "以下是翻译：", "Translation:") or a first line of
+ * its own words about translating that ends in a colon, with the translation after it, and a plain-text code fence
+ * around the whole of it. Given the masked `source`, whatever the source itself starts or ends with is kept (a
  * ShareGPT answer may rightly begin "Here is the translation:").
  */
 export function extractTranslation(content: string, source?: string): string {
@@ -100,7 +107,11 @@ export function extractTranslation(content: string, source?: string): string {
     const before = text;
     const preamble = src !== undefined && LEADING_PREAMBLE.test(src) ? null : LEADING_PREAMBLE.exec(text);
     if (preamble && text.slice(preamble[0].length).trim() !== '') text = text.slice(preamble[0].length);
+    const intro = INTRO_LINE.exec(text);
+    if (intro && TRANSLATING.test(intro[1]!) && !TRANSLATING.test(src?.split('\n')[0] ?? '') && text.slice(intro[0].length).trim() !== '') text = text.slice(intro[0].length);
     text = strip(strip(text.trim(), OPEN_TEXT), CLOSE_TEXT).trim();
+    const fenced = src !== undefined && /^\s*(?:\x60{3}|~{3})/.test(src) ? null : PLAIN_FENCE.exec(text);
+    if (fenced) text = fenced[2]!.trim();
     if (text === before) break;
   }
   return text;

@@ -164,6 +164,14 @@ describe('extractTranslation: wrappers and preambles', () => {
     ['es: "Aquí está la traducción:" after an opener', '¡Claro! Aquí está la traducción al español:\nTienes una función.', 'Tienes una función.'],
     ['a bare label "Traduction en français :"', 'Traduction en français : Vous avez une fonction.', 'Vous avez une fonction.'],
     ['zh: a bare label "翻译成中文："', '翻译成中文：你有一个函数。', '你有一个函数。'],
+    // Replies of the embedded model (Qwen2.5-Coder-0.5B) to the demo's Magicoder sample, in es.
+    ['es: a first line of its own words about the translation', 'El lenguaje natural traducido es:\n\nImplementa una clase con dos operaciones.', 'Implementa una clase con dos operaciones.'],
+    [
+      'es: an intro naming the wrapper, then the translation fenced as plain text',
+      'La traducción al español del texto entre <text> y </text> es:\n\n```plaintext\nComplete el helper. Recibe una función.\n```',
+      'Complete el helper. Recibe una función.',
+    ],
+    ['es: "… es el siguiente:", then the wrapper', 'Traducir al español el texto proporcionado es el siguiente:\n\n<text>\nEscriba una función genérica.\n</text>', 'Escriba una función genérica.'],
   ])('strips %s', (_name, reply, expected) => {
     expect(extractTranslation(reply)).toBe(expected);
   });
@@ -172,6 +180,8 @@ describe('extractTranslation: wrappers and preambles', () => {
     ['a title that starts with the word', 'Traduction automatique et apprentissage : un aperçu.'],
     ['a preamble with nothing after it (left for the wrapper check)', 'Voici la traduction en français :'],
     ['a sentence about a translation', 'Voici pourquoi la traduction est difficile : les langues diffèrent.'],
+    ['a first line ending in a colon that is not about translating', 'Voici les étapes :\n1. Lire le fichier.'],
+    ['a fenced block that is only part of the reply', '```text\nbonjour\n```\nPuis la suite.'],
   ])('keeps %s', (_name, reply) => {
     expect(extractTranslation(reply)).toBe(reply);
   });
@@ -182,6 +192,8 @@ describe('extractTranslation: wrappers and preambles', () => {
     expect(extractTranslation(reply, source)).toBe(reply);
     expect(extractTranslation(reply)).toBe('Me gusta el café.');
     expect(restoreTranslation(reply, [], { source })).toEqual({ ok: true, text: reply });
+    const intro = 'Machine translation, explained:\nIt maps one language to another.';
+    expect(extractTranslation('La traduction automatique, expliquée :\nElle fait passer d’une langue à l’autre.', intro)).toBe('La traduction automatique, expliquée :\nElle fait passer d’une langue à l’autre.');
   });
 });
 
