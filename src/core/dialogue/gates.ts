@@ -7,6 +7,7 @@
 import type { FinishReason } from '../messages';
 import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho, isUnspaced, type ShingleOptions } from '../text/echo';
+import { looksTruncated } from '../text/ending';
 import type { LangId } from '../text/lang-id';
 import { convertScript, type ScriptConversion } from '../text/script';
 
@@ -28,6 +29,8 @@ export const DIALOGUE_DROP_REASONS = [
   /** An answer that is its question again, or a long verbatim copy of the document. */
   'dialogue_answer_repeats',
   'dialogue_too_short',
+  /** An answer that stops mid-sentence (on a letter, comma, colon or opener) though the model said it stopped: "Based on the information provided in the document". */
+  'dialogue_unfinished',
   'dialogue_wrong_language',
 ] as const;
 
@@ -296,7 +299,7 @@ const QUESTION_WORDS = [
 /**
  * Keeps an output, or drops it: truncated, filtered, empty, an echo of the instructions, a preamble, a question
  * copied from the document or already asked (exactly or nearly), an answer that repeats its question or copies the
- * document, too short, or not in the target language.
+ * document, too short, an answer that stops mid-sentence, or not in the target language.
  */
 export function checkCompletion(input: CompletionCheckInput, options: CompletionCheckOptions): Verdict {
   if (input.finishReason === 'length') return drop('dialogue_truncated');
@@ -317,6 +320,8 @@ export function checkCompletion(input: CompletionCheckInput, options: Completion
   const tooShort =
     input.role === 'answer' ? input.tokens < options.minAnswerTokens : [...text].length < options.minQuestionChars;
   if (tooShort) return drop('dialogue_too_short');
+  // The quality report counts such an answer as truncated; the gate keeps it out of the dataset in the first place.
+  if (input.role === 'answer' && looksTruncated(text)) return drop('dialogue_unfinished');
   const expected = stripLabel(options.expectedLabel ?? input.lang);
   if (stripLabel(options.langId.detect(text).lang) !== expected) return drop('dialogue_wrong_language');
   return KEEP;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { randomInt, rngFor, stableHash, type Rng } from '../random';
 import type { DatasetLine } from '../records';
 import { questionText, type CountTokens, type DatasetFileName, type StripDocument } from './stats';
+import { looksTruncated } from '../text/ending';
 
 /** Thresholds and knobs of the report; files breaking a threshold are listed in `failures`. */
 export const qualityOptionsSchema = z.object({
@@ -143,18 +144,6 @@ export function proseOf(text: string): { prose: string; codeShare: number; lette
   const kept = prose.replace(/\s+/g, '').length;
   const letters = (prose.match(/\p{L}/gu) ?? []).length;
   return { prose, codeShare: total === 0 ? 0 : 1 - kept / total, letters };
-}
-
-// Characters after which an answer may legitimately end: sentence ends, closers, digits (math),
-// and code / formula endings. Anything else (a letter, a comma, an opener) reads as cut mid-sentence.
-const TRUNCATED_END = /[\p{L},;:、，；：(（[{《「『“‘\-–—]$/u;
-
-/** True when an answer seems cut mid-sentence: it ends on a letter, comma, colon or opener. */
-export function looksTruncated(text: string): boolean {
-  const t = text.trim().replace(/[*_\s]+$/u, '');
-  if (!t) return false;
-  if (/```\s*$/.test(t)) return false;
-  return TRUNCATED_END.test(t);
 }
 
 function sameLanguage(detected: string, expected: string): boolean {

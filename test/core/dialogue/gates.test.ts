@@ -212,6 +212,10 @@ describe('checkCompletion: what small models do (real fastText lid.176)', () => 
     ['es: a bare preamble as the question', () => ask('es', 'Aquí está la pregunta:'), { keep: false, reason: 'dialogue_preamble' }],
     ['ru: a bare preamble as the answer', () => reply('ru', 'Вот ответ на ваш вопрос:'), { keep: false, reason: 'dialogue_preamble' }],
     ['fr: a preamble line inside the answer', () => reply('fr', `${ANSWERS.fr}\n\nVoici la réponse :\nLe mur est tombé.`), { keep: false, reason: 'dialogue_preamble' }],
+    // The embedded model's en answer (twice in one dialogue of the demo, kept and then flagged by the quality report).
+    ['en answer that stops mid-sentence, as the model said it stopped', () => reply('en', 'Based on the information provided in the document', { tokens: 40 }), { keep: false, reason: 'dialogue_unfinished' }],
+    ['zh answer that ends on a comma', () => reply('zh', '园林不仅是观赏的场所，也是日常生活的一部分，', { tokens: 40 }), { keep: false, reason: 'dialogue_unfinished' }],
+    ['an answer ending in a code block or a number is finished', () => reply('en', 'The loop stops because the index only grows, one step per pass:\n```py\nwhile i < n:\n    i += 1\n```', { tokens: 40 }), KEEP],
     ['fr: "Voici les principaux éléments de réponse :" is no preamble', () => reply('fr', `Voici les principaux éléments de réponse :\n${ANSWERS.fr}`), KEEP],
   ];
   it.each(cases)('%s', (_name, input, verdict) => {
@@ -220,7 +224,7 @@ describe('checkCompletion: what small models do (real fastText lid.176)', () => 
 
   it('names only reasons from DIALOGUE_DROP_REASONS, which lists the new gates in check order', () => {
     for (const [, , verdict] of cases) if (!verdict.keep) expect(DIALOGUE_DROP_REASONS).toContain(verdict.reason);
-    const order = ['dialogue_prompt_echo', 'dialogue_preamble', 'dialogue_copied_document', 'dialogue_repeated_question', 'dialogue_near_repeat_question', 'dialogue_answer_repeats', 'dialogue_too_short'];
+    const order = ['dialogue_prompt_echo', 'dialogue_preamble', 'dialogue_copied_document', 'dialogue_repeated_question', 'dialogue_near_repeat_question', 'dialogue_answer_repeats', 'dialogue_too_short', 'dialogue_unfinished'];
     expect(DIALOGUE_DROP_REASONS.filter((r) => order.includes(r))).toEqual(order);
   });
 

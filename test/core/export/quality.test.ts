@@ -7,7 +7,6 @@ import {
   estimateJaccard,
   FileQualityAccumulator,
   fileFailures,
-  looksTruncated,
   minhasher,
   proseOf,
   qualityOptionsSchema,
@@ -18,6 +17,7 @@ import {
   type FileQuality,
   type LangId,
 } from '../../../src/core/export/quality';
+import { looksTruncated } from '../../../src/core/text/ending';
 import type { DatasetFileName } from '../../../src/core/export/stats';
 import type { DatasetLine } from '../../../src/core/records';
 import { countTraditionalOnlyChars } from '../../../src/core/text/script';
