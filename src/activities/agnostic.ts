@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages, type FilterPack, type JudgeVerdict } from '../core/agnostic/judge';
-import { mask, splitForTranslation } from '../core/agnostic/mask';
+import { mask, maskBySlots, splitForTranslation } from '../core/agnostic/mask';
 import { prefilter } from '../core/agnostic/prefilter';
 import { readerFor, type AgnosticItem, type AgnosticSubset, type SourceFormat } from '../core/agnostic/readers';
 import { checkTranslation, parseTranslatePack, renderTranslateMessages, restoreTranslation, translateInstructions, type TranslatePack } from '../core/agnostic/translate';
@@ -181,7 +181,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
    * Figure 10 translation of one text, piece by piece (splitForTranslation: blocks of code or display maths are
    * copied, each prose run between them goes in a call of its own), with code, LaTeX, URLs and citations masked;
    * each piece checked before it is kept. A retry asks again only for the pieces the attempt before it did not get
-   * (their translations are stored with it). A piece with no prose is copied without a call; one whose prompt and
+   * (their translations are stored with it), showing the protected spans verbatim rather than as placeholders. A piece with no prose is copied without a call; one whose prompt and
    * expected translation cannot fit the context window is a counted drop (`translate_too_long`), not a failed build.
    */
   async function translateField(input: TranslateItemInput & { field: number; attempt: number }): Promise<FieldOutcome> {
@@ -204,7 +204,10 @@ export function createAgnosticActivities(ctx: BuildContext) {
         continue;
       }
       const { masked, slots } = mask(piece.text);
-      const messages = renderTranslateMessages(pack, masked, { subset: item.subset });
+      // A retry shows the spans as they are (inline code, formulas, URLs) and finds them in the reply: the embedded
+      // model rewrites an opaque ⟦Pn⟧ it does not understand ({P0}, \boxed{P_0}) but copies `parse(x)` as it is.
+      const verbatim = input.attempt > 0 && slots.length > 0;
+      const messages = renderTranslateMessages(pack, verbatim ? piece.text : masked, { subset: item.subset });
       const sourceTokens = countTokens(masked);
       const room = config.llm.contextWindow - countPromptTokens({ messages } as ChatRequest);
       if (room < sourceTokens) {
@@ -224,11 +227,12 @@ export function createAgnosticActivities(ctx: BuildContext) {
       stored.completionTokens += result.completionTokens;
       if (!result.cached) paid += 1;
       rateLimited = Math.max(rateLimited, result.rateLimited);
+      const content = verbatim ? maskBySlots(result.content, slots) : result.content;
       const verdict = checkTranslation(
-        { text: result.content, finishReason: result.finishReason, slots },
+        { text: content, finishReason: result.finishReason, slots },
         { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(pack, item.subset), source: masked },
       );
-      const restored = verdict.keep ? restoreTranslation(result.content, slots, { scriptConversion: entry.scriptConversion, source: masked }) : undefined;
+      const restored = verdict.keep ? restoreTranslation(content, slots, { scriptConversion: entry.scriptConversion, source: masked }) : undefined;
       if (!restored?.ok) {
         const reason = verdict.keep ? (restored as { reason: string }).reason : verdict.reason;
         Object.assign(stored, { ok: false, reason, piece: i, rejected: result.content.slice(0, REJECTED_CHARS) });

@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { rngFor } from '../../src/core/random';
+import { mask, withoutPlaceholders } from '../../src/core/agnostic/mask';
 import { NUMBER, weightedLength } from '../../src/core/agnostic/translate';
 import type { StructuredOutputRung } from '../../src/llm/openai-backend';
 
@@ -294,7 +295,9 @@ export function fakeAnswer(messages: Array<{ role: string; content: string }>, o
   // the tags) gets a reply as long as it, keeping its numbers, as a translator's would: the translation gates drop a
   // summary and a changed number.
   const source = /^<text>\n([\s\S]*)\n<\/text>$/m.exec(lastUser)?.[1];
-  const prose = source?.replace(/⟦P\d+⟧/g, ' ');
+  // What a translator copies: the placeholders of a masked text, or the code, formulas and URLs of one sent as it is.
+  const spans = source === undefined ? undefined : mask(source);
+  const prose = spans === undefined ? undefined : withoutPlaceholders(spans.masked);
   const perSentence = bank.reduce((n, s) => n + weightedLength(s), 0) / bank.length;
   let count = prose === undefined ? 1 + Math.floor(rng() * 4) : Math.max(1, Math.round(weightedLength(prose.trim()) / perSentence));
   const start = Math.floor(rng() * bank.length);
@@ -309,7 +312,7 @@ export function fakeAnswer(messages: Array<{ role: string; content: string }>, o
   // Numbers as the translation gate reads them, set apart so that no two read as one.
   const numbers = prose?.match(NUMBER) ?? [];
   if (numbers.length > 0) sentences[count - 1] = `${sentences[count - 1]} ${numbers.join('; ')}`;
-  const placeholders = lastUser.match(/⟦P\d+⟧/g) ?? [];
+  const placeholders = spans?.slots ?? lastUser.match(/⟦P\d+⟧/g) ?? [];
   // Placeholder i goes after sentence floor(i*n/m): non-decreasing, so their order is kept.
   const withMarks = sentences.map((s) => [s]);
   placeholders.forEach((p, i) => withMarks[Math.floor((i * count) / placeholders.length)]!.push(p));

@@ -161,3 +161,31 @@ export function splitForTranslation(text: string): TextPiece[] {
   }
   return out;
 }
+
+/**
+ * The inverse view of `mask` for a reply to the unmasked text: each protected span of the source found verbatim in
+ * `text` becomes its placeholder again (longest spans first; spans with the same text take their placeholders in
+ * order), so `unmask` and the checks judge it as a masked reply. A span changed or missing stays missing: unmask
+ * reports it lost; one found more often than the source holds it is duplicated.
+ */
+export function maskBySlots(text: string, slots: string[]): string {
+  const indices = new Map<string, number[]>();
+  slots.forEach((s, n) => indices.set(s, [...(indices.get(s) ?? []), n]));
+  const spans = [...indices.keys()].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  // Placeholders already in the reply are left alone; each span is searched for outside them.
+  let parts: Array<{ text: string; done: boolean }> = [{ text, done: false }];
+  for (const span of spans) {
+    const ns = indices.get(span)!;
+    let used = 0;
+    parts = parts.flatMap((p) => {
+      if (p.done) return [p];
+      const pieces = p.text.split(span);
+      return pieces.flatMap((piece, i) => {
+        const out = [{ text: piece, done: false }];
+        if (i < pieces.length - 1) out.push({ text: placeholder(ns[Math.min(used++, ns.length - 1)]!), done: true });
+        return out;
+      });
+    });
+  }
+  return parts.map((p) => p.text).join('');
+}

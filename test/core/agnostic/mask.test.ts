@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mask, placeholder, splitForTranslation, unmask } from '../../../src/core/agnostic/mask';
+import { mask, maskBySlots, placeholder, splitForTranslation, unmask } from '../../../src/core/agnostic/mask';
 import { randomInt, rngFor, type Rng } from '../../../src/core/random';
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[randomInt(rng, xs.length)];
@@ -146,6 +146,29 @@ describe('splitForTranslation', () => {
         expect(mask(p.text).masked.split('\n').some((line) => /^[ \t]*\u27e6P\d+\u27e7[ \t]*$/.test(line)), `seed ${seed}: ${p.text}`).toBe(false);
         expect(p.text).toBe(p.text.trim());
       }
+    }
+  });
+});
+
+describe('maskBySlots', () => {
+  it('turns spans copied verbatim back into their placeholders, so unmask judges the reply', () => {
+    const { masked, slots } = mask('Call `parse(x)` on `x` and `x`, see [1].');
+    expect(masked).toBe('Call ⟦P0⟧ on ⟦P1⟧ and ⟦P2⟧, see ⟦P3⟧.');
+    const reply = 'Appelez `parse(x)` sur `x` et `x`, voir [1].';
+    expect(maskBySlots(reply, slots)).toBe('Appelez ⟦P0⟧ sur ⟦P1⟧ et ⟦P2⟧, voir ⟦P3⟧.');
+    expect(unmask(maskBySlots(reply, slots), slots)).toEqual({ ok: true, text: reply });
+    // The embedded model's rewrites of code it was shown: a span changed is lost, one repeated is duplicated.
+    expect(unmask(maskBySlots('Appelez `parse (x)` sur `x` et `x`, voir [1].', slots), slots)).toEqual({ ok: false, reason: 'translate_placeholder_lost' });
+    expect(unmask(maskBySlots(`${reply} [1]`, slots), slots)).toEqual({ ok: false, reason: 'translate_placeholder_duplicated' });
+  });
+
+  it('restores byte for byte whatever the spans (500 seeded documents)', () => {
+    for (let seed = 0; seed < 500; seed++) {
+      const { text } = randomDocument(rngFor(seed, 'remask-property'));
+      const { masked, slots } = mask(text);
+      const reply = unmask(fakeTranslate(masked), slots);
+      if (!reply.ok) throw new Error(`seed ${seed}`);
+      expect(unmask(maskBySlots(reply.text, slots), slots), `seed ${seed}`).toEqual(reply);
     }
   });
 });
