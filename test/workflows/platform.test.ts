@@ -74,17 +74,13 @@ describe('probe build on the dev server', () => {
     fake.setFaults({ authFail: true });
     const dir = testDir('auth');
     const config = testConfig(dir, fake.url, tiny(dir, ['en']));
-    const worker = await startWorker(config);
     try {
-      const client = await testClient(config);
-      const { buildId } = await startBuild(client, config);
-      const err = await waitForBuild(client, buildId).catch((e) => e);
-      expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(JSON.stringify(errorChain(err))).toContain('ULTRALINK_LLM_API_KEY');
-      expect(fake.log.filter((e) => e.status === 401)).toHaveLength(1); // not retried
+      await failedBuild(config, async (err) => {
+        expect(JSON.stringify(errorChain(err))).toContain('ULTRALINK_LLM_API_KEY');
+        expect(fake.log.filter((e) => e.status === 401)).toHaveLength(1); // not retried
+      });
     } finally {
       fake.reset();
-      await worker.stop();
     }
   });
 
@@ -94,12 +90,7 @@ describe('probe build on the dev server', () => {
     const missing = path.join(dir, 'metamath-mistyped.json');
     // Started through the client, as a config the CLI did not check (a worker's file, an S3 key) would be.
     const config = testConfig(dir, fake.url, tiny(dir, ['en', 'zh'], { agnostic: { quotas: { chat: 0, math: 1, code: 0 }, sources: { math: [{ path: missing, format: 'metamath' }] } } }));
-    const worker = await startWorker(config);
-    try {
-      const client = await testClient(config);
-      const { buildId } = await startBuild(client, config);
-      const err = await waitForBuild(client, buildId).catch((e) => e);
-      expect(err).toBeInstanceOf(WorkflowFailedError);
+    await failedBuild(config, async (err, client, buildId) => {
       const cause = rootCause(err);
       expect(cause).toMatchObject({ type: 'BadInput', activity: 'prepareSource' });
       expect(cause?.message).toContain(`agnostic source ${missing} cannot be read (ENOENT)`);
@@ -112,9 +103,7 @@ describe('probe build on the dev server', () => {
       const attempts = history.events!.flatMap((e) => (e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 0] : []));
       expect(Math.max(...attempts)).toBe(1); // never retried
       expect(fake.log).toHaveLength(0); // and no LLM call was paid for
-    } finally {
-      await worker.stop();
-    }
+    });
   });
 
   it('rides out an LLM outage many retry intervals long with no action', async () => {
@@ -187,6 +176,20 @@ describe('probe build on the dev server', () => {
 });
 
 /** History as JSON with every payload's bytes decoded, so a secret cannot hide in base64. */
+/** Runs a build on an in-process worker, expects it to fail, and hands the failure to `check` while the worker is up. */
+async function failedBuild(config: ReturnType<typeof testConfig>, check: (err: unknown, client: Awaited<ReturnType<typeof testClient>>, buildId: string) => Promise<void>): Promise<void> {
+  const worker = await startWorker(config);
+  try {
+    const client = await testClient(config);
+    const { buildId } = await startBuild(client, config);
+    const err = await waitForBuild(client, buildId).catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    await check(err, client, buildId);
+  } finally {
+    await worker.stop();
+  }
+}
+
 function historyText(history: unknown): string {
   const raw = JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
   return raw.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => `"data":${JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'))}`);
