@@ -2,6 +2,7 @@
  * Protects what Figure 10 says to copy verbatim (code, LaTeX, URLs, citations) by swapping it for
  * placeholders ⟦P0⟧, ⟦P1⟧, … before translation and restoring it after, byte for byte.
  */
+import { escapeRegExp } from '../text/regexp';
 
 /** Placeholder text for slot n. */
 export function placeholder(n: number): string {
@@ -165,27 +166,20 @@ export function splitForTranslation(text: string): TextPiece[] {
 /**
  * The inverse view of `mask` for a reply to the unmasked text: each protected span of the source found verbatim in
  * `text` becomes its placeholder again (longest spans first; spans with the same text take their placeholders in
- * order), so `unmask` and the checks judge it as a masked reply. A span changed or missing stays missing: unmask
+ * order, the longest at each position), so `unmask` and the checks judge it as a masked reply. A span changed or missing stays missing: unmask
  * reports it lost; one found more often than the source holds it is duplicated.
  */
 export function maskBySlots(text: string, slots: string[]): string {
   const indices = new Map<string, number[]>();
   slots.forEach((s, n) => indices.set(s, [...(indices.get(s) ?? []), n]));
   const spans = [...indices.keys()].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
-  // Placeholders already in the reply are left alone; each span is searched for outside them.
-  let parts: Array<{ text: string; done: boolean }> = [{ text, done: false }];
-  for (const span of spans) {
+  if (spans.length === 0) return text;
+  const seen = new Map<string, number>();
+  return text.replace(new RegExp(spans.map(escapeRegExp).join('|'), 'g'), (span) => {
     const ns = indices.get(span)!;
-    let used = 0;
-    parts = parts.flatMap((p) => {
-      if (p.done) return [p];
-      const pieces = p.text.split(span);
-      return pieces.flatMap((piece, i) => {
-        const out = [{ text: piece, done: false }];
-        if (i < pieces.length - 1) out.push({ text: placeholder(ns[Math.min(used++, ns.length - 1)]!), done: true });
-        return out;
-      });
-    });
-  }
-  return parts.map((p) => p.text).join('');
+    const k = seen.get(span) ?? 0;
+    seen.set(span, k + 1);
+    // Past the source's count the last placeholder repeats, which unmask reports as duplicated.
+    return placeholder(ns[Math.min(k, ns.length - 1)]!);
+  });
 }

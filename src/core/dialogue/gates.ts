@@ -9,6 +9,7 @@ import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho, isUnspaced, type ShingleOptions } from '../text/echo';
 import { looksTruncated } from '../text/ending';
 import type { LangId } from '../text/lang-id';
+import { escapeRegExp } from '../text/regexp';
 import { convertScript, type ScriptConversion } from '../text/script';
 
 /** Drop reasons of this stage, one per gate, in check order. */
@@ -210,10 +211,6 @@ function cutTrailer(text: string): string {
   if (!ended && start < text.length) consider(text.length);
   if (runEnd < 0 || text.slice(runEnd).trim() === '') return text;
   return text.slice(0, runEnd).trim();
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function stripQuotes(text: string): string {

@@ -3,6 +3,7 @@
  * OpenAI-style `messages` (role/content), as LLaMA-Factory, axolotl and TRL read them.
  */
 import type { DatasetLine } from '../records';
+import { escapeRegExp } from '../text/regexp';
 import type { StripDocument, Subset } from './stats';
 
 /** The export formats. */
@@ -19,10 +20,6 @@ export interface FirstTurnSplit {
 
 /** Splits a first turn; undefined when the turn does not follow the language's template. */
 export type DocumentSplitter = (firstTurn: string, lang: string) => FirstTurnSplit | undefined;
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 /**
  * Builds a splitter from per-language templates holding `{document}` and `{question}` once each
