@@ -7,10 +7,10 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import { judgeDecision, judgeJsonSchema, parseFilterPack, parseVerdict, renderJudgeMessages, type FilterPack, type JudgeVerdict } from '../core/agnostic/judge';
-import { mask, maskBySlots, splitForTranslation } from '../core/agnostic/mask';
+import { splitForTranslation } from '../core/agnostic/mask';
 import { prefilter } from '../core/agnostic/prefilter';
 import { readerFor, type AgnosticItem, type AgnosticSubset, type SourceFormat } from '../core/agnostic/readers';
-import { checkTranslation, parseTranslatePack, renderTranslateMessages, restoreTranslation, translateInstructions, type TranslatePack } from '../core/agnostic/translate';
+import { acceptTranslation, parseTranslatePack, renderTranslateMessages, translateInstructions, translationAttempt, type TranslatePack } from '../core/agnostic/translate';
 import { rngFor } from '../core/random';
 import { countVerdict, drop, emptyStats, KEEP, type StepStats } from '../core/stats';
 import { countTokens } from '../core/text/tokens';
@@ -181,8 +181,9 @@ export function createAgnosticActivities(ctx: BuildContext) {
    * Figure 10 translation of one text, piece by piece (splitForTranslation: blocks of code or display maths are
    * copied, each prose run between them goes in a call of its own), with code, LaTeX, URLs and citations masked;
    * each piece checked before it is kept. A retry asks again only for the pieces the attempt before it did not get
-   * (their translations are stored with it), showing the protected spans verbatim rather than as placeholders. A piece with no prose is copied without a call; one whose prompt and
-   * expected translation cannot fit the context window is a counted drop (`translate_too_long`), not a failed build.
+   * (their translations are stored with it), showing the protected spans as they are (translationAttempt). A piece
+   * with no prose is copied without a call; one whose prompt and expected translation cannot fit the context window
+   * is a counted drop (`translate_too_long`), not a failed build.
    */
   async function translateField(input: TranslateItemInput & { field: number; attempt: number }): Promise<FieldOutcome> {
     const keyOf = (attempt: number) => `${itemDir(input.buildId, input.lang, input.stage, input.sourceIndex)}/field-${input.field}-${attempt}.json`;
@@ -194,24 +195,23 @@ export function createAgnosticActivities(ctx: BuildContext) {
     const pack = translatePackOf(input.lang);
     const pieces = splitForTranslation(item.turns[input.field]!);
     const earlier = input.attempt > 0 ? (await getJson<StoredField>(ctx.storage, keyOf(input.attempt - 1)))?.pieces : undefined;
-    const stored: StoredField = { ok: true, pieces: [], calls: 0, promptTokens: 0, completionTokens: 0 };
+    const translated: Array<string | null> = [];
+    const spent = { calls: 0, promptTokens: 0, completionTokens: 0 };
+    let failure: Pick<StoredField, 'reason' | 'piece' | 'rejected'> | undefined;
     let paid = 0;
     let rateLimited = 0;
     for (const [i, piece] of pieces.entries()) {
       const reused = earlier?.[i];
       if (!piece.translate || typeof reused === 'string') {
-        stored.pieces!.push(piece.translate ? reused! : null);
+        translated.push(piece.translate ? reused! : null);
         continue;
       }
-      const { masked, slots } = mask(piece.text);
-      // A retry shows the spans as they are (inline code, formulas, URLs) and finds them in the reply: the embedded
-      // model rewrites an opaque ⟦Pn⟧ it does not understand ({P0}, \boxed{P_0}) but copies `parse(x)` as it is.
-      const verbatim = input.attempt > 0 && slots.length > 0;
-      const messages = renderTranslateMessages(pack, verbatim ? piece.text : masked, { subset: item.subset });
-      const sourceTokens = countTokens(masked);
+      const attempt = translationAttempt(piece.text, input.attempt);
+      const messages = renderTranslateMessages(pack, attempt.prompt, { subset: item.subset });
+      const sourceTokens = countTokens(attempt.masked);
       const room = config.llm.contextWindow - countPromptTokens({ messages } as ChatRequest);
       if (room < sourceTokens) {
-        Object.assign(stored, { ok: false, reason: 'translate_too_long', piece: i });
+        failure = { reason: 'translate_too_long', piece: i };
         break;
       }
       const result = await callGateway(ctx.gateway, {
@@ -222,27 +222,24 @@ export function createAgnosticActivities(ctx: BuildContext) {
         topP: config.llm.topP,
         seed: retrySeed(config.seed, 'translate', input.attempt),
       });
-      stored.calls += 1;
-      stored.promptTokens += result.promptTokens;
-      stored.completionTokens += result.completionTokens;
+      addCallCost(spent, { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens });
       if (!result.cached) paid += 1;
       rateLimited = Math.max(rateLimited, result.rateLimited);
-      const content = verbatim ? maskBySlots(result.content, slots) : result.content;
-      const verdict = checkTranslation(
-        { text: content, finishReason: result.finishReason, slots },
-        { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(pack, item.subset), source: masked },
+      const accepted = acceptTranslation(
+        { text: attempt.asMasked(result.content), finishReason: result.finishReason, slots: attempt.slots },
+        { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(pack, item.subset), source: attempt.masked, scriptConversion: entry.scriptConversion },
       );
-      const restored = verdict.keep ? restoreTranslation(content, slots, { scriptConversion: entry.scriptConversion, source: masked }) : undefined;
-      if (!restored?.ok) {
-        const reason = verdict.keep ? (restored as { reason: string }).reason : verdict.reason;
-        Object.assign(stored, { ok: false, reason, piece: i, rejected: result.content.slice(0, REJECTED_CHARS) });
+      if (!accepted.ok) {
+        failure = { reason: accepted.reason, piece: i, rejected: result.content.slice(0, REJECTED_CHARS) };
         break;
       }
-      stored.pieces!.push(restored.text);
+      translated.push(accepted.text);
     }
-    if (stored.ok) stored.text = pieces.map((p, i) => (p.translate ? stored.pieces![i]! : p.text)).join('');
+    const stored: StoredField = failure
+      ? { ok: false, ...failure, pieces: translated, ...spent }
+      : { ok: true, text: pieces.map((p, i) => (p.translate ? translated[i]! : p.text)).join(''), pieces: translated, ...spent };
     await putJson(ctx.storage, keyOf(input.attempt), stored);
-    const out: FieldOutcome = { ok: stored.ok, reason: stored.reason, calls: paid, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens };
+    const out: FieldOutcome = { ok: stored.ok, reason: stored.reason, calls: paid, promptTokens: spent.promptTokens, completionTokens: spent.completionTokens };
     return rateLimited > 0 ? { ...out, rateLimited } : out;
   }
 

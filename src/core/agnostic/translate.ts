@@ -9,7 +9,7 @@ import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho } from '../text/echo';
 import type { LangId } from '../text/lang-id';
 import { convertScript, type ScriptConversion } from '../text/script';
-import { proseShare, unmask, withoutPlaceholders, type Unmasked } from './mask';
+import { mask, maskBySlots, proseShare, unmask, withoutPlaceholders, type Unmasked } from './mask';
 import type { AgnosticSubset } from './readers';
 
 /** Schema of a translation prompt pack (src/prompts/<lang>.translate.yaml). */
@@ -128,6 +128,37 @@ export function restoreTranslation(
 ): Unmasked {
   // Converting before unmasking keeps code, LaTeX and URLs byte for byte.
   return unmask(convertScript(extractTranslation(content, options.source), options.scriptConversion), slots);
+}
+
+/** What one attempt at a piece sends, and how its reply is read back before it is judged. */
+export interface TranslationAttempt {
+  /** The text put in the prompt. */
+  prompt: string;
+  /** The piece masked, and its protected spans: what the reply is judged and restored against. */
+  masked: string;
+  slots: string[];
+  /** The reply as a reply to `masked` would read. */
+  asMasked(reply: string): string;
+}
+
+/**
+ * Attempt 0 sends the masked text; a retry sends the text as it is and finds its spans in the reply (maskBySlots):
+ * the embedded model rewrites an opaque ⟦Pn⟧ it does not understand ({P0}, \boxed{P_0}) but copies `parse(x)`.
+ */
+export function translationAttempt(text: string, attempt: number): TranslationAttempt {
+  const { masked, slots } = mask(text);
+  const verbatim = attempt > 0 && slots.length > 0;
+  return { prompt: verbatim ? text : masked, masked, slots, asMasked: (reply) => (verbatim ? maskBySlots(reply, slots) : reply) };
+}
+
+/** A reply judged by checkTranslation and, when kept, restored (restoreTranslation): the translation, or why it is dropped. */
+export function acceptTranslation(
+  output: TranslationOutput,
+  options: Parameters<typeof checkTranslation>[1] & { scriptConversion?: ScriptConversion },
+): { ok: true; text: string } | { ok: false; reason: string } {
+  const verdict = checkTranslation(output, options);
+  if (!verdict.keep) return { ok: false, reason: verdict.reason };
+  return restoreTranslation(output.text, output.slots, { scriptConversion: options.scriptConversion, source: options.source });
 }
 
 /** Thresholds of the translation checks. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mask } from '../../../src/core/agnostic/mask';
 import {
+  acceptTranslation,
   checkTranslation,
   extractTranslation,
   parseTranslatePack,
@@ -10,6 +11,7 @@ import {
   restoreTranslation,
   TRANSLATE_DROP_REASONS,
   translateInstructions,
+  translationAttempt,
   type TranslatePack,
 } from '../../../src/core/agnostic/translate';
 import { loadLangId, type LangId } from '../../../src/core/text/lang-id';
@@ -150,6 +152,33 @@ describe('checkTranslation (real fastText)', () => {
     const english = 'This answer was never translated and stays in plain English, which the check must catch. ⟦P0⟧';
     expect(checkTranslation({ text: english, finishReason: 'stop', slots }, { langId, expectedLabel: 'zh' })).toEqual({ keep: false, reason: 'translate_wrong_language' });
     expect(checkTranslation({ text: english, finishReason: 'stop', slots }, { langId, expectedLabel: 'zh', minProseLetters: 1000 })).toEqual({ keep: true });
+  });
+});
+
+describe('translationAttempt and acceptTranslation (real fastText)', () => {
+  const source = 'Call `parseVersion(text)` on the input and compare the result with `undefined` before you use it.';
+  const reply = 'Appelez `parseVersion(text)` sur l’entrée et comparez le résultat avec `undefined` avant de l’utiliser.';
+  const judge = (attempt: ReturnType<typeof translationAttempt>, text: string, finishReason: 'stop' | 'length' = 'stop') =>
+    acceptTranslation({ text: attempt.asMasked(text), finishReason, slots: attempt.slots }, { langId, expectedLabel: 'fr', source: attempt.masked });
+
+  it('attempt 0 sends placeholders; a retry sends the spans as they are and finds them in the reply', () => {
+    const first = translationAttempt(source, 0);
+    expect(first.prompt).toBe('Call ⟦P0⟧ on the input and compare the result with ⟦P1⟧ before you use it.');
+    expect(judge(first, 'Appelez ⟦P0⟧ sur l’entrée et comparez le résultat avec ⟦P1⟧ avant de l’utiliser.')).toEqual({ ok: true, text: reply });
+    const retry = translationAttempt(source, 1);
+    expect(retry.prompt).toBe(source);
+    expect(retry.masked).toBe(first.masked);
+    expect(judge(retry, reply)).toEqual({ ok: true, text: reply });
+    // The embedded model's rewrite of a span it was shown as a placeholder is lost on either attempt.
+    expect(judge(first, reply.replace('`parseVersion(text)`', '{P0}'))).toEqual({ ok: false, reason: 'translate_placeholder_lost' });
+    expect(judge(retry, reply.replace('`parseVersion(text)`', '`parseVersion`'))).toEqual({ ok: false, reason: 'translate_placeholder_lost' });
+    expect(judge(retry, reply, 'length')).toEqual({ ok: false, reason: 'translate_truncated' });
+  });
+
+  it('a text with no protected span is sent the same on every attempt', () => {
+    const plain = 'The loop stops once the index reaches the end of the list.';
+    expect(translationAttempt(plain, 1).prompt).toBe(plain);
+    expect(translationAttempt(plain, 1).asMasked('La boucle ⟦P0⟧')).toBe('La boucle ⟦P0⟧');
   });
 });
 
