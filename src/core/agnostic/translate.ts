@@ -8,7 +8,7 @@ import type { ChatMessage, FinishReason } from '../messages';
 import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho } from '../text/echo';
 import type { LangId } from '../text/lang-id';
-import { convertScript, type ScriptConversion } from '../text/script';
+import { convertScript, hasNewMixedScriptWord, type ScriptConversion } from '../text/script';
 import { mask, maskBySlots, proseShare, unmask, withoutPlaceholders, type Unmasked } from './mask';
 import type { AgnosticSubset } from './readers';
 
@@ -208,6 +208,8 @@ export const TRANSLATE_DROP_REASONS = [
   'translate_placeholder_lost',
   'translate_wrong_language',
   'translate_copied_source',
+  /** A word that glues Cyrillic to Latin or Han letters ("в ТуPле") and is not in the source: a slip between scripts mid-word. */
+  'translate_mixed_script',
   /** A number of the source prose missing or changed, a new one, or a unit converted (km → 英里): small models "localise" and slip digits. */
   'translate_numbers_changed',
   /** Prose far shorter (a summary) or longer (added notes) than the source's, by minLengthRatio/maxLengthRatio. */
@@ -217,8 +219,8 @@ export const TRANSLATE_DROP_REASONS = [
 /**
  * Drop reasons in check order: translate_truncated, translate_empty, translate_prompt_echo (when `instructions` are
  * given), translate_wrapper_left, translate_placeholder_*, translate_wrong_language, translate_copied_source,
- * translate_numbers_changed, translate_length_ratio (the last three when the masked `source` is given). The echo
- * check comes before the placeholder check: an echo of the principles carries their sample markers ⟦P0⟧, ⟦P1⟧, so it
+ * translate_mixed_script, translate_numbers_changed, translate_length_ratio (copied_source, numbers_changed and
+ * length_ratio only when the masked `source` is given). The echo check comes before the placeholder check: an echo of the principles carries their sample markers ⟦P0⟧, ⟦P1⟧, so it
  * may pass the placeholder check or fail it under the wrong name; it also comes before the wrapper check, as an
  * echo of the user template holds its `<text>` tags.
  * The language check runs on the prose with placeholders removed and is skipped when that prose is short or a small
@@ -260,6 +262,7 @@ export function checkTranslation(
       if (total >= opts.minCopyShingles && shared / total >= opts.maxCopiedShare) return drop('translate_copied_source');
     }
   }
+  if (hasNewMixedScriptWord(prose, options.source ?? '')) return drop('translate_mixed_script');
   if (options.source === undefined) return KEEP;
   const sourceProse = proseOf(options.source);
   if (numbersChanged(sourceProse, prose)) return drop('translate_numbers_changed');

@@ -10,7 +10,7 @@ import { containment, isPromptEcho, isUnspaced, type ShingleOptions } from '../t
 import { looksTruncated } from '../text/ending';
 import type { LangId } from '../text/lang-id';
 import { escapeRegExp } from '../text/regexp';
-import { convertScript, type ScriptConversion } from '../text/script';
+import { convertScript, hasNewMixedScriptWord, type ScriptConversion } from '../text/script';
 
 /** Drop reasons of this stage, one per gate, in check order. */
 export const DIALOGUE_DROP_REASONS = [
@@ -21,6 +21,8 @@ export const DIALOGUE_DROP_REASONS = [
   'dialogue_prompt_echo',
   /** A preamble ("Voici la question :", "以下是问题：") with nothing after it, or left inside the output: cleaning strips a leading one that has content after it. */
   'dialogue_preamble',
+  /** A word that glues Cyrillic to Latin or Han letters ("в ТуPле", "deли", "在Как") and is not in the document: a slip between scripts mid-word. */
+  'dialogue_mixed_script',
   /** A question that is a document sentence (nearly all its shingles in the document) and asks nothing of its own. */
   'dialogue_copied_document',
   /** A follow-up equal to an earlier question up to case, spacing and punctuation. */
@@ -294,7 +296,8 @@ const QUESTION_WORDS = [
 ];
 
 /**
- * Keeps an output, or drops it: truncated, filtered, empty, an echo of the instructions, a preamble, a question
+ * Keeps an output, or drops it: truncated, filtered, empty, an echo of the instructions, a preamble, a word mixing
+ * scripts, a question
  * copied from the document or already asked (exactly or nearly), an answer that repeats its question or copies the
  * document, too short, an answer that stops mid-sentence, or not in the target language.
  */
@@ -305,6 +308,7 @@ export function checkCompletion(input: CompletionCheckInput, options: Completion
   if (text === '') return drop('dialogue_empty');
   if (input.instructions !== undefined && isPromptEcho(text, input.instructions)) return drop('dialogue_prompt_echo');
   if (ANY_PREAMBLE.test(text)) return drop('dialogue_preamble');
+  if (hasNewMixedScriptWord(text, input.document ?? '')) return drop('dialogue_mixed_script');
   if (input.role === 'question') {
     if (input.document !== undefined && copiesSentence(text, input.document)) return drop('dialogue_copied_document');
     const earlier = input.earlierQuestions ?? [];

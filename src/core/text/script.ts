@@ -67,3 +67,23 @@ export function countTraditionalOnlyChars(text: string): number {
   for (const ch of text) if (set.has(ch)) n++;
   return n;
 }
+
+// A Cyrillic letter glued to a Latin or Han one inside a word: what a small model writes when it slips between
+// scripts mid-word ("ТуPле", "deли", "在Как"). Latin and Han side by side are ordinary zh ("在Python中"), and Greek
+// is left out, since formulas glue it to Latin ("2πr", "μm").
+const CYRILLIC = /\p{Script=Cyrillic}/u;
+const LATIN_OR_HAN = /[\p{Script=Latin}\p{Script=Han}]/u;
+
+/** The words (letter runs) of `text` that mix Cyrillic with Latin or Han letters, in order of first appearance. */
+export function mixedScriptWords(text: string): string[] {
+  const words = text.match(/[\p{L}\p{M}]+/gu) ?? [];
+  return [...new Set(words.filter((w) => CYRILLIC.test(w) && LATIN_OR_HAN.test(w)))];
+}
+
+/** True when `text` holds a mixed-script word that `reference` (the document or source it came from) does not. */
+export function hasNewMixedScriptWord(text: string, reference: string): boolean {
+  const mixed = mixedScriptWords(text);
+  if (mixed.length === 0) return false;
+  const known = new Set(mixedScriptWords(reference));
+  return mixed.some((w) => !known.has(w));
+}

@@ -299,6 +299,7 @@ describe('checkTranslation: wrapper, numbers and length (real fastText)', () => 
     ['fr: a one-line summary', 'Une bibliothèque, des vergers et un lac glaciaire.', 'fr', 'translate_length_ratio'],
     ['zh: a one-line summary', '介绍了图书馆、农民和湖泊。', 'zh', 'translate_length_ratio'],
     ['ru: the translation with notes and a second version after it', `${full.ru} Примечание: перевод выполнен близко к тексту. Другой вариант: ${full.ru} ${full.ru}`, 'ru', 'translate_length_ratio'],
+    ['ru: a whole translation with a Latin P inside a Cyrillic word', full.ru!.replace('библиотека', 'библиоPтека'), 'ru', 'translate_mixed_script'],
     ['es: the first two sentences only (0.72, within the band)', full.es.split('. ').slice(0, 2).join('. ') + '.', 'es', null],
   ];
   it.each(lengthTable)('length: %s', (_name, text, label, reason) => {
@@ -307,7 +308,7 @@ describe('checkTranslation: wrapper, numbers and length (real fastText)', () => 
   it('names only reasons from TRANSLATE_DROP_REASONS, which lists the new checks in check order', () => {
     for (const [, , , , reason] of numberTable) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
     for (const [, , , reason] of lengthTable) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
-    const order = ['translate_prompt_echo', 'translate_wrapper_left', 'translate_placeholder_altered', 'translate_copied_source', 'translate_numbers_changed', 'translate_length_ratio'];
+    const order = ['translate_prompt_echo', 'translate_wrapper_left', 'translate_placeholder_altered', 'translate_copied_source', 'translate_mixed_script', 'translate_numbers_changed', 'translate_length_ratio'];
     expect(TRANSLATE_DROP_REASONS.filter((r) => order.includes(r))).toEqual(order);
   });
   it('length: a short source is not judged, and the bands are options', () => {

@@ -216,6 +216,11 @@ describe('checkCompletion: what small models do (real fastText lid.176)', () => 
     ['en answer that stops mid-sentence, as the model said it stopped', () => reply('en', 'Based on the information provided in the document', { tokens: 40 }), { keep: false, reason: 'dialogue_unfinished' }],
     ['zh answer that ends on a comma', () => reply('zh', '园林不仅是观赏的场所，也是日常生活的一部分，', { tokens: 40 }), { keep: false, reason: 'dialogue_unfinished' }],
     ['an answer ending in a code block or a number is finished', () => reply('en', 'The loop stops because the index only grows, one step per pass:\n```py\nwhile i < n:\n    i += 1\n```', { tokens: 40 }), KEEP],
+    // Mid-word slips between scripts the embedded model wrote in the demo's ru and zh answers.
+    ['ru answer with a Latin P inside a Cyrillic word', () => reply('ru', `${ANSWERS.ru} Значения хранятся в ТуPле.`), { keep: false, reason: 'dialogue_mixed_script' }],
+    ['zh answer with Han glued to Cyrillic', () => reply('zh', `${ANSWERS.zh}在Как之后。`), { keep: false, reason: 'dialogue_mixed_script' }],
+    ['zh answer naming Python inside Han is kept', () => reply('zh', `${ANSWERS.zh}在Python中也能这样记录。`), KEEP],
+    ['ru answer repeating a mixed word of its document is kept', () => reply('ru', `${ANSWERS.ru} Об этом писал ЯndeX.`, { document: `${DOCUMENTS.ru} ЯndeX.` }), KEEP],
     ['fr: "Voici les principaux éléments de réponse :" is no preamble', () => reply('fr', `Voici les principaux éléments de réponse :\n${ANSWERS.fr}`), KEEP],
   ];
   it.each(cases)('%s', (_name, input, verdict) => {
@@ -224,7 +229,7 @@ describe('checkCompletion: what small models do (real fastText lid.176)', () => 
 
   it('names only reasons from DIALOGUE_DROP_REASONS, which lists the new gates in check order', () => {
     for (const [, , verdict] of cases) if (!verdict.keep) expect(DIALOGUE_DROP_REASONS).toContain(verdict.reason);
-    const order = ['dialogue_prompt_echo', 'dialogue_preamble', 'dialogue_copied_document', 'dialogue_repeated_question', 'dialogue_near_repeat_question', 'dialogue_answer_repeats', 'dialogue_too_short', 'dialogue_unfinished'];
+    const order = ['dialogue_prompt_echo', 'dialogue_preamble', 'dialogue_mixed_script', 'dialogue_copied_document', 'dialogue_repeated_question', 'dialogue_near_repeat_question', 'dialogue_answer_repeats', 'dialogue_too_short', 'dialogue_unfinished'];
     expect(DIALOGUE_DROP_REASONS.filter((r) => order.includes(r))).toEqual(order);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { convertScript, countTraditionalOnlyChars, toSimplified } from '../../../src/core/text/script';
+import { convertScript, countTraditionalOnlyChars, hasNewMixedScriptWord, mixedScriptWords, toSimplified } from '../../../src/core/text/script';
 
 describe('toSimplified', () => {
   it.each([
@@ -30,5 +30,27 @@ describe('countTraditionalOnlyChars', () => {
     ['mixed', '數学', 1],
   ])('%s', (_name, text, n) => {
     expect(countTraditionalOnlyChars(text)).toBe(n);
+  });
+});
+
+describe('mixedScriptWords', () => {
+  it.each([
+    // Words the embedded model wrote in the demo: a Latin P inside a Cyrillic word, a Latin start, Han glued to Cyrillic.
+    ['ru: Latin P inside a Cyrillic word', 'Значения хранятся в ТуPле, а не в списке.', ['ТуPле']],
+    ['ru: Latin letters starting a Cyrillic word', 'Эти deли важны для города.', ['deли']],
+    ['zh: Han glued to Cyrillic', '在Как 这个词之后', ['在Как']],
+    ['zh: Han beside Latin is ordinary zh', '在Python中可以这样写', []],
+    ['formulas glue Greek to Latin', 'The area is πr² and the size is 5 μm.', []],
+    ['words of one script each, side by side', 'Слово Python и слово Москва', []],
+    ['a hyphen separates the scripts', 'Windows-приложение', []],
+    ['each mixed word once', 'ТуPле и ТуPле', ['ТуPле']],
+  ])('%s', (_name, text, words) => {
+    expect(mixedScriptWords(text)).toEqual(words);
+  });
+
+  it('a mixed word that its reference already holds is not new', () => {
+    expect(hasNewMixedScriptWord('Компания ЯndeX основана в 1997 году.', 'ЯndeX — российская компания.')).toBe(false);
+    expect(hasNewMixedScriptWord('Компания ЯndeX основана в ТуPле.', 'ЯndeX — российская компания.')).toBe(true);
+    expect(hasNewMixedScriptWord('Компания основана в 1997 году.', '')).toBe(false);
   });
 });
