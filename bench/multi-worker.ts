@@ -24,7 +24,7 @@ import { stringify } from 'yaml';
 import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../src/activities';
-import { buildConfigKey } from '../src/activities/build-context';
+import { buildConfigKey } from '../src/names';
 import type { DialogueOutcome } from '../src/activities/dialogue';
 import { startBuild, waitForBuild } from '../src/client';
 import { mergeConfigInput, resolveConfig, toolEnv, type Config, type ConfigInput } from '../src/config';

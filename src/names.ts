@@ -30,3 +30,74 @@ export function stageKey(buildId: string, lang: string, stage: string, name: str
 export function datasetPrefix(buildId: string): string {
   return `${buildPrefix(buildId)}/dataset`;
 }
+
+/** Storage key of a build's resolved config. */
+export function buildConfigKey(buildId: string): string {
+  return `${buildPrefix(buildId)}/config.json`;
+}
+
+/** Storage key of segment part `index` of a range group (or of the whole dump). */
+export function segmentPartKey(buildId: string, lang: string, group: number | undefined, index: number): string {
+  const prefix = group === undefined ? 'all' : `g${String(group).padStart(4, '0')}`;
+  return stageKey(buildId, lang, 'segments', `${prefix}-${String(index).padStart(5, '0')}.jsonl`);
+}
+
+/** Storage key of a language's segment manifest, and of its knowledge-stage funnel. */
+export function segmentsManifestKey(buildId: string, lang: string): string {
+  return stageKey(buildId, lang, 'segments', 'manifest.json');
+}
+export function knowledgeStatsKey(buildId: string, lang: string): string {
+  return stageKey(buildId, lang, 'stats', 'knowledge.json');
+}
+
+/** An English source set shared by the languages: one subset as read, or the judge-filtered chat set. */
+export type SourceSetName = 'chat' | 'math' | 'code' | 'chat-filtered';
+
+/** Storage key of a source set's shard manifest. */
+export function sourceManifestKey(buildId: string, set: SourceSetName): string {
+  return `${buildPrefix(buildId)}/sources/${set}/manifest.json`;
+}
+
+/** Storage key of shard `index` of a source set. */
+export function sourceShardKey(buildId: string, set: SourceSetName, index: number): string {
+  return `${buildPrefix(buildId)}/sources/${set}/${String(index).padStart(5, '0')}.jsonl`;
+}
+
+/** Key of the audit file listing every judged conversation with all its verdicts, in source order. */
+export function verdictAuditKey(buildId: string): string {
+  return `${buildPrefix(buildId)}/sources/chat-verdicts.jsonl`;
+}
+
+/** Folder of one item of a stage: a dialogue (by segment index), a judged or translated item (by source index). */
+export function itemDir(buildId: string, lang: string, stage: string, index: number): string {
+  return stageKey(buildId, lang, stage, `items/${index}`);
+}
+
+/** Key of one stored judge attempt. */
+export function verdictKey(buildId: string, sourceLang: string, sourceIndex: number, attempt: number): string {
+  return `${itemDir(buildId, sourceLang, 'judge', sourceIndex)}/verdict-${attempt}.json`;
+}
+
+/** Key of one attempt at translating text `field` of an item, and of the item's joined translation. */
+export function translationFieldKey(item: { buildId: string; lang: string; stage: string; sourceIndex: number }, field: number, attempt: number): string {
+  return `${itemDir(item.buildId, item.lang, item.stage, item.sourceIndex)}/field-${field}-${attempt}.json`;
+}
+export function translationKey(buildId: string, lang: string, stage: string, sourceIndex: number): string {
+  return `${itemDir(buildId, lang, stage, sourceIndex)}/translation.json`;
+}
+
+/** Key of one turn's question (`q`) or answer (`a`) of a dialogue, and of the finished dialogue. */
+export function turnKey(dialogue: { buildId: string; lang: string; segmentIndex: number }, turn: number, role: 'q' | 'a'): string {
+  return `${itemDir(dialogue.buildId, dialogue.lang, 'chat_specific', dialogue.segmentIndex)}/turn-${turn}-${role}.json`;
+}
+export function dialogueKey(buildId: string, lang: string, segmentIndex: number): string {
+  return `${itemDir(buildId, lang, 'chat_specific', segmentIndex)}/dialogue.json`;
+}
+
+/** Key of the items a stage batch kept (its first draw position names it), and the folder of all of them. */
+export function keptBatchKey(buildId: string, lang: string, stage: string, from: number): string {
+  return stageKey(buildId, lang, stage, `batches/${String(from).padStart(10, '0')}.json`);
+}
+export function keptBatchesPrefix(buildId: string, lang: string, stage: string): string {
+  return stageKey(buildId, lang, stage, 'batches/');
+}

@@ -16,9 +16,9 @@ import { countVerdict, drop, emptyStats, KEEP, type StepStats } from '../core/st
 import { countTokens } from '../core/text/tokens';
 import { countPromptTokens } from '../llm/prompt-tokens';
 import type { ChatRequest } from '../llm/types';
-import { buildPrefix, stageKey } from '../names';
+import { keptBatchesPrefix, sourceManifestKey, sourceShardKey, translationFieldKey, translationKey, verdictAuditKey, verdictKey } from '../names';
 import { loadPack } from '../prompts/load';
-import { getJson, putJson } from '../storage/json';
+import { getJson, putJsonl, stored } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
 import { addCallCost, type CallOutcome } from '../core/cost';
 import { callGateway } from './llm';
@@ -123,21 +123,6 @@ const TRANSLATION_GROWTH = 3;
 const REJECTED_CHARS = 2_000;
 const MIN_TRANSLATION_TOKENS = 256;
 
-/** Key of one stage item's folder. */
-export function itemDir(buildId: string, lang: string, stage: string, sourceIndex: number): string {
-  return stageKey(buildId, lang, stage, `items/${sourceIndex}`);
-}
-
-/** Key of one stored judge attempt. */
-export function verdictKey(buildId: string, sourceLang: string, sourceIndex: number, attempt: number): string {
-  return `${itemDir(buildId, sourceLang, 'judge', sourceIndex)}/verdict-${attempt}.json`;
-}
-
-/** Key of the audit file listing every judged conversation with all its verdicts, in source order. */
-export function verdictAuditKey(buildId: string): string {
-  return `${buildPrefix(buildId)}/sources/chat-verdicts.jsonl`;
-}
-
 /**
  * Seed of a retry: attempt 0 uses the run's seed (cache shared with reruns); a retry gets a seed derived from
  * (seed, kind, attempt), so it never replays the cached failed answer nor collides with another run's seed.
@@ -186,67 +171,66 @@ export function createAgnosticActivities(ctx: BuildContext) {
    * is a counted drop (`translate_too_long`), not a failed build.
    */
   async function translateField(input: TranslateItemInput & { field: number; attempt: number }): Promise<FieldOutcome> {
-    const keyOf = (attempt: number) => `${itemDir(input.buildId, input.lang, input.stage, input.sourceIndex)}/field-${input.field}-${attempt}.json`;
-    const done = await getJson<StoredField>(ctx.storage, keyOf(input.attempt));
-    if (done) return { ok: done.ok, reason: done.reason, calls: 0, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
-    const config = await ctx.configOf(input.buildId);
-    const entry = config.languages[input.lang]!;
-    const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
-    const pack = translatePackOf(input.lang);
-    const pieces = splitForTranslation(item.turns[input.field]!);
-    const earlier = input.attempt > 0 ? (await getJson<StoredField>(ctx.storage, keyOf(input.attempt - 1)))?.pieces : undefined;
-    const translated: Array<string | null> = [];
-    const spent = { calls: 0, promptTokens: 0, completionTokens: 0 };
-    let failure: Pick<StoredField, 'reason' | 'piece' | 'rejected'> | undefined;
     let paid = 0;
     let rateLimited = 0;
-    for (const [i, piece] of pieces.entries()) {
-      const reused = earlier?.[i];
-      if (!piece.translate || typeof reused === 'string') {
-        translated.push(piece.translate ? reused! : null);
-        continue;
+    const { value: field } = await stored(ctx.storage, translationFieldKey(input, input.field, input.attempt), async (): Promise<StoredField> => {
+      const config = await ctx.configOf(input.buildId);
+      const entry = config.languages[input.lang]!;
+      const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
+      const pack = translatePackOf(input.lang);
+      const pieces = splitForTranslation(item.turns[input.field]!);
+      const earlier = input.attempt > 0 ? (await getJson<StoredField>(ctx.storage, translationFieldKey(input, input.field, input.attempt - 1)))?.pieces : undefined;
+      const translated: Array<string | null> = [];
+      const spent = { calls: 0, promptTokens: 0, completionTokens: 0 };
+      let failure: Pick<StoredField, 'reason' | 'piece' | 'rejected'> | undefined;
+      for (const [i, piece] of pieces.entries()) {
+        const reused = earlier?.[i];
+        if (!piece.translate || typeof reused === 'string') {
+          translated.push(piece.translate ? reused! : null);
+          continue;
+        }
+        const attempt = translationAttempt(piece.text, input.attempt);
+        const messages = renderTranslateMessages(pack, attempt.prompt, { subset: item.subset });
+        const sourceTokens = countTokens(attempt.masked);
+        const room = config.llm.contextWindow - countPromptTokens({ messages } as ChatRequest);
+        if (room < sourceTokens) {
+          failure = { reason: 'translate_too_long', piece: i };
+          break;
+        }
+        const result = await callGateway(ctx.gateway, {
+          messages,
+          // Sized by the text, not by config.llm.maxTokens (a dialogue answer's cap), and never past the window.
+          maxTokens: Math.min(room, Math.max(MIN_TRANSLATION_TOKENS, sourceTokens * TRANSLATION_GROWTH)),
+          temperature: input.attempt === 0 ? 0 : config.llm.temperature,
+          topP: config.llm.topP,
+          seed: retrySeed(config.seed, 'translate', input.attempt),
+        });
+        addCallCost(spent, { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens });
+        if (!result.cached) paid += 1;
+        rateLimited = Math.max(rateLimited, result.rateLimited);
+        const accepted = acceptTranslation(
+          { text: attempt.asMasked(result.content), finishReason: result.finishReason, slots: attempt.slots },
+          { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(pack, item.subset), source: attempt.masked, scriptConversion: entry.scriptConversion },
+        );
+        if (!accepted.ok) {
+          failure = { reason: accepted.reason, piece: i, rejected: result.content.slice(0, REJECTED_CHARS) };
+          break;
+        }
+        translated.push(accepted.text);
       }
-      const attempt = translationAttempt(piece.text, input.attempt);
-      const messages = renderTranslateMessages(pack, attempt.prompt, { subset: item.subset });
-      const sourceTokens = countTokens(attempt.masked);
-      const room = config.llm.contextWindow - countPromptTokens({ messages } as ChatRequest);
-      if (room < sourceTokens) {
-        failure = { reason: 'translate_too_long', piece: i };
-        break;
-      }
-      const result = await callGateway(ctx.gateway, {
-        messages,
-        // Sized by the text, not by config.llm.maxTokens (a dialogue answer's cap), and never past the window.
-        maxTokens: Math.min(room, Math.max(MIN_TRANSLATION_TOKENS, sourceTokens * TRANSLATION_GROWTH)),
-        temperature: input.attempt === 0 ? 0 : config.llm.temperature,
-        topP: config.llm.topP,
-        seed: retrySeed(config.seed, 'translate', input.attempt),
-      });
-      addCallCost(spent, { calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens });
-      if (!result.cached) paid += 1;
-      rateLimited = Math.max(rateLimited, result.rateLimited);
-      const accepted = acceptTranslation(
-        { text: attempt.asMasked(result.content), finishReason: result.finishReason, slots: attempt.slots },
-        { langId: await ctx.langId(), expectedLabel: entry.fasttextLabel, instructions: translateInstructions(pack, item.subset), source: attempt.masked, scriptConversion: entry.scriptConversion },
-      );
-      if (!accepted.ok) {
-        failure = { reason: accepted.reason, piece: i, rejected: result.content.slice(0, REJECTED_CHARS) };
-        break;
-      }
-      translated.push(accepted.text);
-    }
-    const stored: StoredField = failure
-      ? { ok: false, ...failure, pieces: translated, ...spent }
-      : { ok: true, text: pieces.map((p, i) => (p.translate ? translated[i]! : p.text)).join(''), pieces: translated, ...spent };
-    await putJson(ctx.storage, keyOf(input.attempt), stored);
-    const out: FieldOutcome = { ok: stored.ok, reason: stored.reason, calls: paid, promptTokens: spent.promptTokens, completionTokens: spent.completionTokens };
+      return failure
+        ? { ok: false, ...failure, pieces: translated, ...spent }
+        : { ok: true, text: pieces.map((p, i) => (p.translate ? translated[i]! : p.text)).join(''), pieces: translated, ...spent };
+    });
+    // A stored field reports its tokens but no calls (paid stays 0): they were counted by the attempt that sent them.
+    const out: FieldOutcome = { ok: field.ok, reason: field.reason, calls: paid, promptTokens: field.promptTokens, completionTokens: field.completionTokens };
     return rateLimited > 0 ? { ...out, rateLimited } : out;
   }
 
   /** Joins the translated texts of an item into one record (the first passing attempt of each field, the cost of all attempts). */
   async function saveTranslation(input: TranslateItemInput & { fields: number }): Promise<void> {
-    const dir = itemDir(input.buildId, input.lang, input.stage, input.sourceIndex);
-    if (await ctx.storage.exists(`${dir}/translation.json`)) return;
+    const key = translationKey(input.buildId, input.lang, input.stage, input.sourceIndex);
+    if (await ctx.storage.exists(key)) return;
     const config = await ctx.configOf(input.buildId);
     const item = await ctx.item<FilteredItem>(input.sourceKey, input.sourceIndex);
     const translatePack = translatePackOf(input.lang).version;
@@ -262,7 +246,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
     };
     for (let f = 0; f < input.fields; f++) {
       for (let attempt = 0; attempt <= config.agnostic.translateRetries; attempt++) {
-        const s = await getJson<StoredField>(ctx.storage, `${dir}/field-${f}-${attempt}.json`);
+        const s = await getJson<StoredField>(ctx.storage, translationFieldKey(input, f, attempt));
         if (!s) break;
         record.promptTokens += s.promptTokens;
         record.completionTokens += s.completionTokens;
@@ -274,7 +258,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
       }
     }
     if (record.turns.length !== input.fields) throw new MissingInputError(`item ${input.sourceIndex} has ${record.turns.length} of ${input.fields} translated texts in storage`);
-    await ctx.storage.putIfAbsent(`${dir}/translation.json`, JSON.stringify(record));
+    await ctx.storage.putIfAbsent(key, JSON.stringify(record));
   }
 
   return {
@@ -282,67 +266,67 @@ export function createAgnosticActivities(ctx: BuildContext) {
     async prepareSource({ buildId, subset }: { buildId: string; subset: AgnosticSubset }): Promise<PreparedSource> {
       const config = await ctx.configOf(buildId);
       const files: Array<{ path: string; format: SourceFormat }> = config.agnostic.sources[subset];
-      const manifestKey = `${buildPrefix(buildId)}/sources/${subset}/manifest.json`;
-      const done = await getJson<ShardManifest & { read: StepStats; prefilter: StepStats }>(ctx.storage, manifestKey);
-      if (done) return { subset, manifestKey, count: done.total, read: done.read, prefilter: done.prefilter };
-      const read = emptyStats();
-      const pre = emptyStats();
-      const shards: Array<{ key: string; count: number }> = [];
-      let buffer: AgnosticItem[] = [];
-      const flush = async () => {
-        if (buffer.length === 0) return;
-        const key = `${buildPrefix(buildId)}/sources/${subset}/${String(shards.length).padStart(5, '0')}.jsonl`;
-        await ctx.storage.put(key, buffer.map((i) => JSON.stringify(i)).join('\n') + '\n');
-        shards.push({ key, count: buffer.length });
-        buffer = [];
-      };
-      // A rerun rereads from the start: shard keys and contents depend only on the files, so rewrites are identical.
-      for (const file of files) {
-        for await (const r of readerFor(file.format)(textChunks(file.path, subset, ctx))) {
-          if (read.total % HEARTBEAT_EVERY === 0) heartbeat({ file: file.path, read: read.total });
-          if (r.kind === 'malformed') {
-            countVerdict(read, drop(r.reason));
-            continue;
+      const manifestKey = sourceManifestKey(buildId, subset);
+      // The manifest is written last, so a build that has one has every shard it lists.
+      const { value: manifest } = await stored(ctx.storage, manifestKey, async (): Promise<ShardManifest & { read: StepStats; prefilter: StepStats }> => {
+        const read = emptyStats();
+        const pre = emptyStats();
+        const shards: Array<{ key: string; count: number }> = [];
+        let buffer: AgnosticItem[] = [];
+        const flush = async () => {
+          if (buffer.length === 0) return;
+          const key = sourceShardKey(buildId, subset, shards.length);
+          await putJsonl(ctx.storage, key, buffer);
+          shards.push({ key, count: buffer.length });
+          buffer = [];
+        };
+        // A rerun rereads from the start: shard keys and contents depend only on the files, so rewrites are identical.
+        for (const file of files) {
+          for await (const r of readerFor(file.format)(textChunks(file.path, subset, ctx))) {
+            if (read.total % HEARTBEAT_EVERY === 0) heartbeat({ file: file.path, read: read.total });
+            if (r.kind === 'malformed') {
+              countVerdict(read, drop(r.reason));
+              continue;
+            }
+            countVerdict(read, KEEP);
+            const item = { ...r.record, subset };
+            if (!countVerdict(pre, subset === 'chat' ? prefilter(item, config.agnostic.prefilter, { countTokens }) : KEEP)) continue;
+            buffer.push(item);
+            if (buffer.length >= ITEMS_PER_SHARD) await flush();
           }
-          countVerdict(read, KEEP);
-          const item = { ...r.record, subset };
-          if (!countVerdict(pre, subset === 'chat' ? prefilter(item, config.agnostic.prefilter, { countTokens }) : KEEP)) continue;
-          buffer.push(item);
-          if (buffer.length >= ITEMS_PER_SHARD) await flush();
         }
-      }
-      await flush();
-      const total = shards.reduce((n, s) => n + s.count, 0);
-      await putJson(ctx.storage, manifestKey, { shards, total, read, prefilter: pre });
-      return { subset, manifestKey, count: total, read, prefilter: pre };
+        await flush();
+        return { shards, total: shards.reduce((n, s) => n + s.count, 0), read, prefilter: pre };
+      });
+      return { subset, manifestKey, count: manifest.total, read: manifest.read, prefilter: manifest.prefilter };
     },
 
     /** Figure 9 judge of one English conversation; every attempt's verdict (or unparsable reply) is stored for audit. */
     async judgeConversation(input: { buildId: string; lang: string; sourceKey: string; sourceIndex: number; attempt: number }): Promise<JudgeOutcome> {
-      const key = verdictKey(input.buildId, input.lang, input.sourceIndex, input.attempt);
-      const done = await getJson<StoredVerdict>(ctx.storage, key);
-      if (done) return { outcome: done.outcome, reason: done.reason, calls: 0, promptTokens: done.promptTokens, completionTokens: done.completionTokens };
-      const config = await ctx.configOf(input.buildId);
-      const pack = filterPackOf();
-      const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
-      const result = await callGateway(ctx.gateway, {
-        messages: renderJudgeMessages(pack, item.turns),
-        maxTokens: 256,
-        temperature: input.attempt === 0 ? 0 : config.llm.temperature,
-        topP: config.llm.topP,
-        seed: retrySeed(config.seed, 'judge', input.attempt),
-        jsonSchema: judgeJsonSchema,
-      });
-      const parsed = parseVerdict(result.content);
-      const base = { attempt: input.attempt, model: ctx.gateway.model, packVersion: pack.version, calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
-      let stored: StoredVerdict;
-      if (!parsed.ok) stored = { ...base, outcome: 'unparsable', reason: parsed.reason, raw: result.content.slice(0, 2_000) };
-      else {
+      let paid = 0;
+      let rateLimited = 0;
+      const { value: verdict } = await stored(ctx.storage, verdictKey(input.buildId, input.lang, input.sourceIndex, input.attempt), async (): Promise<StoredVerdict> => {
+        const config = await ctx.configOf(input.buildId);
+        const pack = filterPackOf();
+        const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);
+        const result = await callGateway(ctx.gateway, {
+          messages: renderJudgeMessages(pack, item.turns),
+          maxTokens: 256,
+          temperature: input.attempt === 0 ? 0 : config.llm.temperature,
+          topP: config.llm.topP,
+          seed: retrySeed(config.seed, 'judge', input.attempt),
+          jsonSchema: judgeJsonSchema,
+        });
+        const parsed = parseVerdict(result.content);
+        paid = result.cached ? 0 : 1;
+        rateLimited = result.rateLimited;
+        const base = { attempt: input.attempt, model: ctx.gateway.model, packVersion: pack.version, calls: 1, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
+        if (!parsed.ok) return { ...base, outcome: 'unparsable', reason: parsed.reason, raw: result.content.slice(0, 2_000) };
         const decision = judgeDecision(parsed.verdict);
-        stored = decision.keep ? { ...base, outcome: 'keep', verdict: parsed.verdict } : { ...base, outcome: 'drop', reason: decision.reason, verdict: parsed.verdict };
-      }
-      await putJson(ctx.storage, key, stored);
-      return { outcome: stored.outcome, reason: stored.reason, calls: result.cached ? 0 : 1, promptTokens: stored.promptTokens, completionTokens: stored.completionTokens, ...(result.rateLimited > 0 ? { rateLimited: result.rateLimited } : {}) };
+        return decision.keep ? { ...base, outcome: 'keep', verdict: parsed.verdict } : { ...base, outcome: 'drop', reason: decision.reason, verdict: parsed.verdict };
+      });
+      // A stored verdict reports its tokens but no call (paid stays 0): the attempt that judged counted it.
+      return { outcome: verdict.outcome, reason: verdict.reason, calls: paid, promptTokens: verdict.promptTokens, completionTokens: verdict.completionTokens, ...(rateLimited > 0 ? { rateLimited } : {}) };
     },
 
     /**
@@ -350,49 +334,49 @@ export function createAgnosticActivities(ctx: BuildContext) {
      * draw order and batching), each with the verdict that kept it; plus the audit file of every verdict.
      */
     async writeFilteredChat(input: { buildId: string; sourceKey: string }): Promise<SourceSet> {
-      const manifestKey = `${buildPrefix(input.buildId)}/sources/chat-filtered/manifest.json`;
-      const done = await getJson<ShardManifest>(ctx.storage, manifestKey);
-      if (done) return { manifestKey, count: done.total };
-      const config = await ctx.configOf(input.buildId);
-      const sourceLang = config.agnostic.sourceLang;
-      const source = await ctx.cachedJson<ShardManifest>(input.sourceKey);
-      const attemptsOf = async (i: number): Promise<StoredVerdict[]> => {
-        const out: StoredVerdict[] = [];
-        for (let a = 0; a <= config.agnostic.judgeRetries; a++) {
-          const v = await getJson<StoredVerdict>(ctx.storage, verdictKey(input.buildId, sourceLang, i, a));
-          if (!v) break;
-          out.push(v);
+      const manifestKey = sourceManifestKey(input.buildId, 'chat-filtered');
+      const { value: manifest } = await stored(ctx.storage, manifestKey, async (): Promise<ShardManifest> => {
+        const config = await ctx.configOf(input.buildId);
+        const sourceLang = config.agnostic.sourceLang;
+        const source = await ctx.cachedJson<ShardManifest>(input.sourceKey);
+        const attemptsOf = async (i: number): Promise<StoredVerdict[]> => {
+          const out: StoredVerdict[] = [];
+          for (let a = 0; a <= config.agnostic.judgeRetries; a++) {
+            const v = await getJson<StoredVerdict>(ctx.storage, verdictKey(input.buildId, sourceLang, i, a));
+            if (!v) break;
+            out.push(v);
+          }
+          return out;
+        };
+        const kept = [...(await keptInOrder(ctx, input.buildId, sourceLang, 'judge'))].sort((a, b) => a - b);
+        const shards: Array<{ key: string; count: number }> = [];
+        for (let i = 0; i < kept.length; i += ITEMS_PER_SHARD) {
+          const items = await Promise.all(
+            kept.slice(i, i + ITEMS_PER_SHARD).map(async (s): Promise<FilteredItem> => {
+              const item = await ctx.item<AgnosticItem>(input.sourceKey, s);
+              return { ...item, verdict: (await attemptsOf(s)).find((v) => v.outcome === 'keep')?.verdict };
+            }),
+          );
+          const key = sourceShardKey(input.buildId, 'chat-filtered', shards.length);
+          await putJsonl(ctx.storage, key, items);
+          shards.push({ key, count: items.length });
+          heartbeat({ written: i });
         }
-        return out;
-      };
-      const kept = [...(await keptInOrder(ctx, input.buildId, sourceLang, 'judge'))].sort((a, b) => a - b);
-      const shards: Array<{ key: string; count: number }> = [];
-      for (let i = 0; i < kept.length; i += ITEMS_PER_SHARD) {
-        const items = await Promise.all(
-          kept.slice(i, i + ITEMS_PER_SHARD).map(async (s): Promise<FilteredItem> => {
-            const item = await ctx.item<AgnosticItem>(input.sourceKey, s);
-            return { ...item, verdict: (await attemptsOf(s)).find((v) => v.outcome === 'keep')?.verdict };
-          }),
-        );
-        const key = `${buildPrefix(input.buildId)}/sources/chat-filtered/${String(shards.length).padStart(5, '0')}.jsonl`;
-        await ctx.storage.put(key, items.map((x) => JSON.stringify(x)).join('\n') + '\n');
-        shards.push({ key, count: items.length });
-        heartbeat({ written: i });
-      }
-      const keptSet = new Set(kept);
-      async function* audit() {
-        for (let i = 0; i < source.total; i++) {
-          if (i % HEARTBEAT_EVERY === 0) heartbeat({ audited: i });
-          const attempts = await attemptsOf(i);
-          const last = attempts[attempts.length - 1];
-          const decision = keptSet.has(i) ? 'keep' : last === undefined ? 'not_judged' : last.outcome === 'unparsable' ? 'agnostic_unjudged' : last.reason;
-          const { sourceId } = await ctx.item<AgnosticItem>(input.sourceKey, i);
-          yield JSON.stringify({ sourceIndex: i, sourceId, decision, attempts }) + '\n';
+        const keptSet = new Set(kept);
+        async function* audit() {
+          for (let i = 0; i < source.total; i++) {
+            if (i % HEARTBEAT_EVERY === 0) heartbeat({ audited: i });
+            const attempts = await attemptsOf(i);
+            const last = attempts[attempts.length - 1];
+            const decision = keptSet.has(i) ? 'keep' : last === undefined ? 'not_judged' : last.outcome === 'unparsable' ? 'agnostic_unjudged' : last.reason;
+            const { sourceId } = await ctx.item<AgnosticItem>(input.sourceKey, i);
+            yield JSON.stringify({ sourceIndex: i, sourceId, decision, attempts }) + '\n';
+          }
         }
-      }
-      await ctx.storage.putStream(verdictAuditKey(input.buildId), Readable.from(audit()));
-      await putJson(ctx.storage, manifestKey, { shards, total: kept.length });
-      return { manifestKey, count: kept.length };
+        await ctx.storage.putStream(verdictAuditKey(input.buildId), Readable.from(audit()));
+        return { shards, total: kept.length };
+      });
+      return { manifestKey, count: manifest.total };
     },
 
     /**
@@ -423,7 +407,7 @@ export function createAgnosticActivities(ctx: BuildContext) {
 
 /** Kept source indices of a stage in draw order, from its batch records. */
 export async function keptInOrder(ctx: BuildContext, buildId: string, lang: string, stage: string): Promise<number[]> {
-  const keys = await ctx.storage.list(stageKey(buildId, lang, stage, 'batches/'));
+  const keys = await ctx.storage.list(keptBatchesPrefix(buildId, lang, stage));
   const out: number[] = [];
   for (const key of keys.sort()) out.push(...((await getJson<{ kept: number[] }>(ctx.storage, key))?.kept ?? []));
   return out;

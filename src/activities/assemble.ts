@@ -19,12 +19,12 @@ import { datasetFileName, sidecarFileName, type DatasetStats, type SidecarEntry,
 import type { Funnel } from '../core/stats';
 import type { Config } from '../config';
 import { computeDatasetReport, writeDatasetReport, REPORT_FILES } from '../dataset/report';
-import { datasetPrefix } from '../names';
+import { datasetPrefix, dialogueKey, translationKey } from '../names';
 import { loadDialoguePack, loadPack } from '../prompts/load';
-import { getJson, putJson } from '../storage/json';
+import { getJson, getJsonl, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
-import { keptInOrder, itemDir, type StoredTranslation } from './agnostic';
-import { dialogueDir, type StoredDialogue } from './dialogue';
+import { keptInOrder, type StoredTranslation } from './agnostic';
+import type { StoredDialogue } from './dialogue';
 import { MissingInputError, PermanentError } from '../core/errors';
 import { costUsd } from '../core/cost';
 
@@ -189,7 +189,7 @@ type ChatSidecarLine = SidecarEntry & Omit<StoredDialogue, 'segmentIndex' | 'doc
 
 async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: string, pack: DialoguePack, includeDocument: boolean, prefix: string, prov: Provenance): Promise<number> {
   const kept = await keptInOrder(ctx, buildId, lang, 'chat_specific');
-  const dialogues = () => storedRecords<StoredDialogue>(ctx, kept, (i) => `${dialogueDir(buildId, lang, i)}/dialogue.json`);
+  const dialogues = () => storedRecords<StoredDialogue>(ctx, kept, (i) => dialogueKey(buildId, lang, i));
   const count = await writeLines(
     ctx,
     `${prefix}/${datasetFileName(lang, 'chat_specific')}`,
@@ -232,7 +232,7 @@ async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: strin
 
 async function writeTranslated(ctx: BuildContext, buildId: string, lang: string, subset: Subset, prefix: string, prov: Provenance): Promise<number> {
   const kept = await keptInOrder(ctx, buildId, lang, subset);
-  const records = () => storedRecords<StoredTranslation>(ctx, kept, (i) => `${itemDir(buildId, lang, subset, i)}/translation.json`);
+  const records = () => storedRecords<StoredTranslation>(ctx, kept, (i) => translationKey(buildId, lang, subset, i));
   const count = await writeLines(
     ctx,
     `${prefix}/${datasetFileName(lang, subset)}`,
@@ -269,11 +269,9 @@ async function writePassThrough(ctx: BuildContext, manifestKey: string, lang: st
     (async function* () {
       let n = 0;
       for (const shard of manifest.shards) {
-        const text = (await ctx.storage.getText(shard.key)) ?? '';
-        for (const line of text.split('\n')) {
-          if (line.length === 0) continue;
-          yield { id: `${lang}_${subset}_${n++}`, data: (JSON.parse(line) as AgnosticItem).turns };
-        }
+        const items = await getJsonl<AgnosticItem>(ctx.storage, shard.key);
+        if (!items) throw new MissingInputError(`shard ${shard.key} of ${manifestKey} is missing from storage`);
+        for (const item of items) yield { id: `${lang}_${subset}_${n++}`, data: item.turns };
       }
     })(),
   );

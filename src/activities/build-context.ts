@@ -6,8 +6,8 @@ import type { Config } from '../config';
 import type { Segment } from '../core/records';
 import { loadLangId, type LangId } from '../core/text/lang-id';
 import type { Gateway } from '../llm/gateway';
-import { buildPrefix } from '../names';
-import { getJson } from '../storage/json';
+import { buildConfigKey } from '../names';
+import { getJson, parseJsonl } from '../storage/json';
 import type { Storage } from '../storage/storage';
 import { MissingInputError } from '../core/errors';
 
@@ -29,11 +29,6 @@ export interface BuildContext {
   item<T>(manifestKey: string, index: number): Promise<T>;
   /** A JSON document read once per worker (manifests, packs are immutable once written). */
   cachedJson<T>(key: string): Promise<T>;
-}
-
-/** Storage key of a build's resolved config. */
-export function buildConfigKey(buildId: string): string {
-  return `${buildPrefix(buildId)}/config.json`;
 }
 
 /** Small LRU so a worker keeps the shards it is working through, not all of them. */
@@ -78,7 +73,7 @@ export function createBuildContext(storage: Storage, gateway: Gateway): BuildCon
     if (!hit) {
       hit = storage.getText(key).then((text) => {
         if (text === undefined) throw new MissingInputError(`shard ${key} is missing from ${storage.location}`);
-        return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as unknown);
+        return parseJsonl(text);
       });
       hit.catch(() => undefined);
       shards.set(key, hit);

@@ -1,8 +1,8 @@
 /** Build bookkeeping: the resolved config saved beside the outputs, and batch records of kept items. */
 import type { Config } from '../config';
-import { stageKey } from '../names';
+import { buildConfigKey, keptBatchKey } from '../names';
 import { putJson } from '../storage/json';
-import { buildConfigKey, type BuildContext } from './build-context';
+import type { BuildContext } from './build-context';
 
 /** Build bookkeeping activities. */
 export function createBuildActivities(ctx: BuildContext) {
@@ -14,7 +14,7 @@ export function createBuildActivities(ctx: BuildContext) {
 
     /** Records which source items a batch kept, keyed by its first draw position so assembly reads batches in draw order. */
     async recordBatch(input: { buildId: string; lang: string; stage: string; from: number; keptSourceIndices: number[] }): Promise<void> {
-      const key = stageKey(input.buildId, input.lang, input.stage, `batches/${String(input.from).padStart(10, '0')}.json`);
+      const key = keptBatchKey(input.buildId, input.lang, input.stage, input.from);
       await putJson(ctx.storage, key, { from: input.from, kept: input.keptSourceIndices });
     },
   };

@@ -12,9 +12,9 @@ import type { DialoguePack } from '../core/dialogue/prompt-pack';
 import { countTokens } from '../core/text/tokens';
 import type { ChatMessage } from '../core/messages';
 import { countPromptTokens } from '../llm/prompt-tokens';
-import { stageKey } from '../names';
+import { dialogueKey, turnKey } from '../names';
 import { loadDialoguePack } from '../prompts/load';
-import { getJson, putJson } from '../storage/json';
+import { getJson, stored } from '../storage/json';
 import type { BuildContext } from './build-context';
 import { addCallCost, type CallOutcome } from '../core/cost';
 import { callGateway } from './llm';
@@ -99,15 +99,6 @@ export interface StoredDialogue {
   calls: number;
 }
 
-/** Folder of one dialogue's artefacts. */
-export function dialogueDir(buildId: string, lang: string, segmentIndex: number): string {
-  return stageKey(buildId, lang, 'chat_specific', `items/${segmentIndex}`);
-}
-
-function turnKey(input: { buildId: string; lang: string; segmentIndex: number; turn: number }, role: 'q' | 'a'): string {
-  return `${dialogueDir(input.buildId, input.lang, input.segmentIndex)}/turn-${input.turn}-${role}.json`;
-}
-
 /** What a stored turn reports to the stage: the calls it sent (none when its answer came from the cache). */
 function storedOutcome(turn: StoredTurn): TurnOutcome {
   return { ok: turn.ok, reason: turn.reason, calls: turn.cached ? 0 : turn.calls, promptTokens: turn.promptTokens, completionTokens: turn.completionTokens };
@@ -129,47 +120,45 @@ export function createDialogueActivities(ctx: BuildContext) {
     past: string[],
     questionText?: string,
   ): Promise<GeneratedTurn> {
-    const key = turnKey(input, role);
-    // Idempotency: a stored outcome is returned as is (its original cost too, so stage totals do not depend on crashes).
-    const done = await getJson<StoredTurn>(ctx.storage, key);
-    if (done) return { ...storedOutcome(done), text: done.ok ? done.text : undefined };
-    const config = await ctx.configOf(input.buildId);
-    const lang = config.languages[input.lang]!;
-    const opts = config.dialogue;
-    const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
-    const messages = await render(segment.text, past);
-    const maxTokens = role === 'q' ? opts.maxQuestionTokens : opts.maxAnswerTokens;
-    const request = { messages, maxTokens, temperature: config.llm.temperature, topP: config.llm.topP, seed: config.seed };
-    const fits = checkPromptFits({ promptTokens: countPromptTokens(request), maxCompletionTokens: maxTokens, contextWindow: config.llm.contextWindow });
-    if (!fits.keep) return store(key, { ok: false, reason: fits.reason, kind: input.kind, calls: 0, promptTokens: 0, completionTokens: 0 });
-    const result = await callGateway(ctx.gateway, request);
-    const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
-    const kind = role === 'q' ? 'question' : 'answer';
-    const { text, finishReason } = cleanOutput(kind, normalised, result.finishReason, packOf(input.lang).labels);
-    const verdict = checkCompletion(
-      { text, finishReason, lang: input.lang, role: kind, tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0), document: segment.text, question: questionText },
-      { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
-    );
-    const spent = { calls: 1, ...(result.cached ? { cached: true as const } : {}), promptTokens: result.promptTokens, completionTokens: result.completionTokens };
-    const out = await store(
-      key,
-      verdict.keep
+    let rateLimited = 0;
+    // A stored outcome is returned as is (its original cost too, so stage totals do not depend on crashes).
+    const { value: turn } = await stored(ctx.storage, turnKey(input, input.turn, role), async (): Promise<StoredTurn> => {
+      const config = await ctx.configOf(input.buildId);
+      const lang = config.languages[input.lang]!;
+      const opts = config.dialogue;
+      const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
+      const messages = await render(segment.text, past);
+      const maxTokens = role === 'q' ? opts.maxQuestionTokens : opts.maxAnswerTokens;
+      const request = { messages, maxTokens, temperature: config.llm.temperature, topP: config.llm.topP, seed: config.seed };
+      const fits = checkPromptFits({ promptTokens: countPromptTokens(request), maxCompletionTokens: maxTokens, contextWindow: config.llm.contextWindow });
+      if (!fits.keep) return { ok: false, reason: fits.reason, kind: input.kind, calls: 0, promptTokens: 0, completionTokens: 0 };
+      const result = await callGateway(ctx.gateway, request);
+      const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
+      const kind = role === 'q' ? 'question' : 'answer';
+      const { text, finishReason } = cleanOutput(kind, normalised, result.finishReason, packOf(input.lang).labels);
+      const verdict = checkCompletion(
+        { text, finishReason, lang: input.lang, role: kind, tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0), document: segment.text, question: questionText },
+        { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
+      );
+      rateLimited = result.rateLimited;
+      const spent = { calls: 1, ...(result.cached ? { cached: true as const } : {}), promptTokens: result.promptTokens, completionTokens: result.completionTokens };
+      return verdict.keep
         ? { ok: true, text, kind: input.kind, finishReason: result.finishReason, ...spent }
-        : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, rejected: result.content.slice(0, REJECTED_CHARS), ...spent },
-    );
-    return { ...out, text: verdict.keep ? text : undefined, ...(result.rateLimited > 0 ? { rateLimited: result.rateLimited } : {}) };
+        : { ok: false, reason: verdict.reason, kind: input.kind, finishReason: result.finishReason, rejected: result.content.slice(0, REJECTED_CHARS), ...spent };
+    });
+    return { ...storedOutcome(turn), text: turn.ok ? turn.text : undefined, ...(rateLimited > 0 ? { rateLimited } : {}) };
   }
 
   /** Writes the finished dialogue (the completed turns) as one record; idempotent. */
   async function saveDialogue(input: SaveDialogueInput): Promise<void> {
-    const key = `${dialogueDir(input.buildId, input.lang, input.segmentIndex)}/dialogue.json`;
+    const key = dialogueKey(input.buildId, input.lang, input.segmentIndex);
     if (await ctx.storage.exists(key)) return;
     const segment = await ctx.segment(input.segmentsKey, input.segmentIndex);
     const turns: string[] = [];
     let promptTokens = 0, completionTokens = 0, calls = 0;
     for (let t = 0; t < input.kinds.length; t++) {
       for (const role of ['q', 'a'] as const) {
-        const s = (await getJson<StoredTurn>(ctx.storage, turnKey({ ...input, turn: t }, role)))!;
+        const s = (await getJson<StoredTurn>(ctx.storage, turnKey(input, t, role)))!;
         turns.push(s.text!);
         promptTokens += s.promptTokens;
         completionTokens += s.completionTokens;
@@ -193,10 +182,6 @@ export function createDialogueActivities(ctx: BuildContext) {
     await ctx.storage.putIfAbsent(key, JSON.stringify(record));
   }
 
-  async function store(key: string, turn: StoredTurn): Promise<TurnOutcome> {
-    await putJson(ctx.storage, key, turn);
-    return storedOutcome(turn);
-  }
 
   /** The question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
   function question(input: TurnInput, past: string[]): Promise<GeneratedTurn> {

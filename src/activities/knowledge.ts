@@ -13,8 +13,8 @@ import { emptyKnowledgeFunnel, prepareDocument, type KnowledgeOptions, type Know
 import { countTokens } from '../core/text/tokens';
 import { dumpSize, readSelectedPages, readStreamOffsets, type DumpInput } from '../io/dump-source';
 import { ConfigError } from '../config';
-import { stageKey } from '../names';
-import { putJson } from '../storage/json';
+import { knowledgeStatsKey, segmentPartKey, segmentsManifestKey } from '../names';
+import { putJson, putJsonl } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
 
 /** When an attempt writes a part and advances its cursor; tests shrink it to force many resumable flushes. */
@@ -85,12 +85,6 @@ export function knowledgeTools(langId: LangId, langIdChars = LANG_ID_CHARS): Kno
   return { langId: { detect: (text) => langId.detect(text.length > langIdChars ? text.slice(0, langIdChars) : text) }, countTokens };
 }
 
-/** Storage key of segment part `index` of a range group (or of the whole dump). */
-export function segmentPartKey(buildId: string, lang: string, group: number | undefined, index: number): string {
-  const prefix = group === undefined ? 'all' : `g${String(group).padStart(4, '0')}`;
-  return stageKey(buildId, lang, 'segments', `${prefix}-${String(index).padStart(5, '0')}.jsonl`);
-}
-
 /** Knowledge activities over the shared build context. */
 export function createKnowledgeActivities(ctx: BuildContext) {
   return {
@@ -141,7 +135,7 @@ export function createKnowledgeActivities(ctx: BuildContext) {
         if (buffer.length > 0) {
           // The key depends on the part's position only, so a redone part overwrites its earlier copy.
           const key = segmentPartKey(input.buildId, input.lang, input.group?.index, cursor.partCounts.length);
-          await ctx.storage.put(key, buffer.map((s) => JSON.stringify(s)).join('\n') + '\n');
+          await putJsonl(ctx.storage, key, buffer);
           cursor.partCounts.push(buffer.length);
           buffer = [];
         }
@@ -189,11 +183,11 @@ export function createKnowledgeActivities(ctx: BuildContext) {
 
     /** Lists the segment parts of a language in order, with the stage funnel, for the dialogue stage. */
     async writeSegmentsManifest(input: { buildId: string; lang: string; parts: Array<{ key: string; count: number }>; funnel: Funnel }): Promise<{ manifestKey: string; total: number }> {
-      const manifestKey = stageKey(input.buildId, input.lang, 'segments', 'manifest.json');
+      const manifestKey = segmentsManifestKey(input.buildId, input.lang);
       const total = input.parts.reduce((n, p) => n + p.count, 0);
       const manifest: ShardManifest & { lang: string; funnel: Funnel } = { lang: input.lang, shards: input.parts, total, funnel: input.funnel };
       await putJson(ctx.storage, manifestKey, manifest);
-      await putJson(ctx.storage, stageKey(input.buildId, input.lang, 'stats', 'knowledge.json'), input.funnel);
+      await putJson(ctx.storage, knowledgeStatsKey(input.buildId, input.lang), input.funnel);
       return { manifestKey, total };
     },
   };

@@ -22,6 +22,23 @@ export async function putJsonl(storage: Storage, key: string, records: Iterable<
 /** Parses JSON Lines at `key`; undefined when absent. */
 export async function getJsonl<T>(storage: Storage, key: string): Promise<T[] | undefined> {
   const text = await storage.getText(key);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : parseJsonl<T>(text);
+}
+
+/** The records of a JSON Lines text (blank lines skipped). */
+export function parseJsonl<T>(text: string): T[] {
   return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as T);
+}
+
+/**
+ * The outcome stored at `key`, or the one `compute` makes, written there before it is returned: an activity's
+ * idempotent step. A retried activity or a resumed build reads what the first attempt wrote, so finished work is
+ * never redone or paid twice; `fresh` says which happened (only a fresh outcome counts the calls it sent).
+ */
+export async function stored<T>(storage: Storage, key: string, compute: () => Promise<T>): Promise<{ value: T; fresh: boolean }> {
+  const done = await getJson<T>(storage, key);
+  if (done !== undefined) return { value: done, fresh: false };
+  const value = await compute();
+  await putJson(storage, key, value);
+  return { value, fresh: true };
 }

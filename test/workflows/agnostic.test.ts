@@ -8,7 +8,7 @@
 import { mkdirSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { itemDir } from '../../src/activities/agnostic';
+import { translationFieldKey } from '../../src/names';
 import { pauseBuild, startBuild, unpauseBuild, waitForBuild } from '../../src/client';
 import type { ConfigInput } from '../../src/config';
 import { JUDGE_CRITERIA, parseFilterPack, renderJudgeMessages, type JudgeVerdict } from '../../src/core/agnostic/judge';
@@ -213,7 +213,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('agnostic build on the shared ShareGPT sample
       for (const [f, turn] of codeSource[sourceIndex]!.turns.entries()) {
         const pieces = splitForTranslation(turn);
         if (pieces.some((p) => !p.translate && p.text.includes('```'))) withBlocks++;
-        const stored = JSON.parse((await storage.getText(`${itemDir(buildId, 'zh', 'code', sourceIndex)}/field-${f}-0.json`))!) as { calls: number; pieces: Array<string | null> };
+        const stored = JSON.parse((await storage.getText(translationFieldKey({ buildId, lang: 'zh', stage: 'code', sourceIndex }, f, 0)))!) as { calls: number; pieces: Array<string | null> };
         expect(stored.calls, `zh_code_${n} field ${f}`).toBe(pieces.filter((p) => p.translate).length);
         expect(stored.pieces.map((p) => p !== null)).toEqual(pieces.map((p) => p.translate));
       }
