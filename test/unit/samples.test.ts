@@ -55,7 +55,7 @@ describe('samples/demo.yaml', () => {
     expect(config.knowledge).toMatchObject({ minDocTokens: 200, maxDocTokens: 3000, minSegmentTokens: 120, maxSegmentTokens: 300 });
     expect(config.agnostic.quotas).toEqual({ chat: 1, math: 1, code: 1 });
     expect(config.agnostic.translateRetries).toBe(1);
-    expect(config.control.maxDrawFactor).toBe(4);
+    expect(config.control.maxDrawFactor).toBe(8);
   });
 });
 
