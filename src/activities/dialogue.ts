@@ -5,9 +5,9 @@
  * call that was in flight. One activity per call cost the server and the worker about four times the
  * orchestration per dialogue (bench/multi-worker.ts, docs/capacity.md).
  */
-import { checkCompletion, checkPromptFits, cleanOutput, normaliseOutput } from '../core/dialogue/gates';
+import { checkPromptFits, reviewReply } from '../core/dialogue/gates';
 import type { QuestionKind } from '../core/dialogue/plan';
-import { instructionText, renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
+import { renderAnswerMessages, renderQuestionMessages } from '../core/dialogue/render';
 import type { DialoguePack } from '../core/dialogue/prompt-pack';
 import { countTokens } from '../core/text/tokens';
 import type { ChatMessage } from '../core/messages';
@@ -133,12 +133,10 @@ export function createDialogueActivities(ctx: BuildContext) {
       const fits = checkPromptFits({ promptTokens: countPromptTokens(request), maxCompletionTokens: maxTokens, contextWindow: config.llm.contextWindow });
       if (!fits.keep) return { ok: false, reason: fits.reason, kind: input.kind, calls: 0, promptTokens: 0, completionTokens: 0 };
       const result = await callGateway(ctx.gateway, request);
-      const normalised = normaliseOutput(result.content, { scriptConversion: lang.scriptConversion });
-      const kind = role === 'q' ? 'question' : 'answer';
-      const { text, finishReason } = cleanOutput(kind, normalised, result.finishReason, packOf(input.lang).labels);
-      const verdict = checkCompletion(
-        { text, finishReason, lang: input.lang, role: kind, tokens: countTokens(text), instructions: instructionText(messages), earlierQuestions: past.filter((_, i) => i % 2 === 0), document: segment.text, question: questionText },
-        { langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
+      const { text, verdict } = reviewReply(
+        result,
+        { role: role === 'q' ? 'question' : 'answer', lang: input.lang, messages, document: segment.text, past, question: questionText },
+        { scriptConversion: lang.scriptConversion, labels: packOf(input.lang).labels, countTokens, langId: await ctx.langId(), minAnswerTokens: opts.minAnswerTokens, minQuestionChars: opts.minQuestionChars, expectedLabel: lang.fasttextLabel },
       );
       rateLimited = result.rateLimited;
       const spent = { calls: 1, ...(result.cached ? { cached: true as const } : {}), promptTokens: result.promptTokens, completionTokens: result.completionTokens };

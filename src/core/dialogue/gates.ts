@@ -4,7 +4,8 @@
  * repeat), length, language; plus the cleaning every output goes through first (zh t2s, question
  * numbering/labels/quotes, preambles, wrapper tags and trailers).
  */
-import type { FinishReason } from '../messages';
+import type { ChatMessage, FinishReason } from '../messages';
+import { instructionText } from './render';
 import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho, isUnspaced, type ShingleOptions } from '../text/echo';
 import { looksTruncated } from '../text/ending';
@@ -387,4 +388,52 @@ export function checkPromptFits(input: { promptTokens: number; maxCompletionToke
 
 function stripLabel(label: string): string {
   return label.replace(/^__label__/, '').toLowerCase();
+}
+
+/**
+ * GBNF grammar for a question: one line, with no question mark before the one it ends on (?, ？ or ؟). A backend
+ * that constrains decoding (the embedded model) then cannot write a preamble line, a second question or a trailer
+ * after it; the gates still judge the question.
+ */
+export const QUESTION_GBNF = 'root ::= [^\\n?？؟]+ [?？؟]';
+
+/** One dialogue call as the gates see it: what was asked, about which document, after which turns. */
+export interface TurnContext {
+  role: 'question' | 'answer';
+  lang: string;
+  /** The messages sent: their system part is what an echo would repeat. */
+  messages: ChatMessage[];
+  document: string;
+  /** The dialogue so far, alternating question and answer. */
+  past: string[];
+  /** For an answer: the question it answers. */
+  question?: string;
+}
+
+/**
+ * What a dialogue call's reply becomes: normalised (script conversion), cleaned (labels, preambles, trailers) and
+ * judged by every gate. The one rule the activity applies and the benches measure.
+ */
+export function reviewReply(
+  reply: { content: string; finishReason: FinishReason },
+  turn: TurnContext,
+  options: CompletionCheckOptions & { scriptConversion?: ScriptConversion; labels: { user: string; assistant: string }; countTokens: (text: string) => number },
+): { text: string; finishReason: FinishReason; verdict: Verdict } {
+  const normalised = normaliseOutput(reply.content, { scriptConversion: options.scriptConversion });
+  const { text, finishReason } = cleanOutput(turn.role, normalised, reply.finishReason, options.labels);
+  const verdict = checkCompletion(
+    {
+      text,
+      finishReason,
+      lang: turn.lang,
+      role: turn.role,
+      tokens: options.countTokens(text),
+      instructions: instructionText(turn.messages),
+      earlierQuestions: turn.past.filter((_, i) => i % 2 === 0),
+      document: turn.document,
+      question: turn.question,
+    },
+    options,
+  );
+  return { text, finishReason, verdict };
 }

@@ -8,6 +8,7 @@ import {
   DIALOGUE_DROP_REASONS,
   normaliseOutput,
   questionFinishReason,
+  reviewReply,
   type CompletionCheckInput,
 } from '../../../src/core/dialogue/gates';
 import { KEEP, type Verdict } from '../../../src/core/stats';
@@ -231,6 +232,16 @@ describe('checkCompletion: what small models do (real fastText lid.176)', () => 
     for (const [, , verdict] of cases) if (!verdict.keep) expect(DIALOGUE_DROP_REASONS).toContain(verdict.reason);
     const order = ['dialogue_prompt_echo', 'dialogue_preamble', 'dialogue_mixed_script', 'dialogue_copied_document', 'dialogue_repeated_question', 'dialogue_near_repeat_question', 'dialogue_answer_repeats', 'dialogue_too_short', 'dialogue_unfinished'];
     expect(DIALOGUE_DROP_REASONS.filter((r) => order.includes(r))).toEqual(order);
+  });
+
+  it('reviewReply converts, cleans and judges a reply as the activity does', () => {
+    const options = { ...opts(), labels: { user: '用户', assistant: '助手' }, countTokens, scriptConversion: 't2s' as const };
+    const turn = { role: 'question' as const, lang: 'zh', messages: [{ role: 'system' as const, content: '请提出一个问题。' }], document: DOCUMENTS.zh!, past: [] };
+    // Traditional script and a label in, the simplified question out, kept.
+    expect(reviewReply({ content: '問題：為什麼柏林牆會在1989年突然倒塌？', finishReason: 'stop' }, turn, options)).toEqual({ text: QUESTIONS.zh, finishReason: 'stop', verdict: KEEP });
+    // A follow-up repeating the first question, once cleaned, is judged against the dialogue so far.
+    const followUp = { ...turn, past: [QUESTIONS.zh!, ANSWERS.zh!] };
+    expect(reviewReply({ content: `1. ${QUESTIONS.zh}`, finishReason: 'stop' }, followUp, options).verdict).toEqual({ keep: false, reason: 'dialogue_repeated_question' });
   });
 
   it('a cleaned preamble output is judged by what follows it', () => {
