@@ -1,6 +1,6 @@
 /** The embedded LLM backend: a GGUF model run in-process by node-llama-cpp on the CPU, no server and no network. */
 import path from 'node:path';
-import type { ChatHistoryItem, Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import type { ChatHistoryItem, Llama, LlamaChat, LlamaContext, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { LlmBadRequestError, LlmError } from './errors';
 import type { FinishReason } from '../core/messages';
 import type { ChatRequest, ChatResult, LlmBackend } from './types';
@@ -21,6 +21,12 @@ export interface LocalBackendOptions {
    * outage to wait out: retrying the same deterministic generation would run into the same limit for hours.
    */
   timeoutMs?: number;
+  /**
+   * Run each call on the free sequence whose evaluated tokens share the longest start with its prompt (default
+   * true), as llama.cpp's server picks its slots: a sequence keeps its state, so a shared start (a pack's system
+   * prompt, the same document asked about again) is not evaluated twice. false: any free sequence.
+   */
+  prefixAffinity?: boolean;
 }
 
 /** The local backend plus what it resolved at load time (for `doctor` and logs). */
@@ -37,6 +43,13 @@ export interface LocalBackend extends LlmBackend {
 /** A free LlamaChat bound to its own context sequence. */
 interface Slot {
   chat: LlamaChat;
+}
+
+/** A call waiting for a sequence: its prompt's tokens, how often a later call went first, and how to hand it one. */
+interface Waiter {
+  tokens: Token[];
+  passedOver: number;
+  grant: (slot: Slot) => void;
 }
 
 /** Tail cut-offs applied to every sampled call, as llama.cpp's server does by default (top_k 40, min_p 0.05). */
@@ -92,46 +105,78 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
   const wrapper = nlc.resolveChatWrapper(model);
   const free: Slot[] = [];
   for (let i = 0; i < parallel; i++) free.push({ chat: new nlc.LlamaChat({ contextSequence: context.getSequence(), chatWrapper: wrapper }) });
-  const waiting: Array<(slot: Slot) => void> = [];
+  const waiting: Waiter[] = [];
   const grammars = new Map<string, Promise<LlamaGrammar>>();
+  const affinity = opts.prefixAffinity ?? true;
+  // How far down the queue a freed sequence looks for a prompt sharing its start, and how many times a call may be
+  // passed over for a later one before it takes the next sequence, so none starves.
+  const lookahead = parallel * 2;
   let closed = false;
+  const shared = (slot: Slot, tokens: Token[]) => slot.chat.sequence.compareContextTokens(tokens).firstDifferentIndex;
 
-  function acquire(signal?: AbortSignal): Promise<Slot> {
-    const slot = free.pop();
-    if (slot) return Promise.resolve(slot);
+  /** Index of the candidate sharing the longest start with `score`'s reference; ties go to `tie` (first or last). */
+  function bestOf<T>(items: T[], score: (item: T) => number, tie: 'first' | 'last'): number {
+    let best = tie === 'first' ? 0 : items.length - 1;
+    let bestScore = -1;
+    items.forEach((item, i) => {
+      const s = score(item);
+      if (s > bestScore || (tie === 'last' && s === bestScore)) [best, bestScore] = [i, s];
+    });
+    return best;
+  }
+
+  /** A free sequence for a prompt of `tokens` (the best prefix match, else the last freed), or a place in the queue. */
+  function acquire(tokens: Token[], signal?: AbortSignal): Promise<Slot> {
+    if (free.length > 0) {
+      const i = affinity ? bestOf(free, (s) => shared(s, tokens), 'last') : free.length - 1;
+      return Promise.resolve(free.splice(i, 1)[0]!);
+    }
     return new Promise<Slot>((resolve, reject) => {
+      const waiter: Waiter = {
+        tokens,
+        passedOver: 0,
+        grant: (s: Slot): void => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(s);
+        },
+      };
       const onAbort = (): void => {
-        const i = waiting.indexOf(grant);
+        const i = waiting.indexOf(waiter);
         if (i >= 0) waiting.splice(i, 1);
         reject(signal?.reason);
       };
-      const grant = (s: Slot): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(s);
-      };
-      waiting.push(grant);
+      waiting.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
+  /** Hands a freed sequence to the waiting call (among the next `lookahead`) whose prompt best matches its state. */
   function release(slot: Slot): void {
-    const next = waiting.shift();
-    if (next) next(slot);
-    else free.push(slot);
+    if (waiting.length === 0) {
+      free.push(slot);
+      return;
+    }
+    const i = affinity && waiting[0]!.passedOver < lookahead ? bestOf(waiting.slice(0, lookahead), (w) => shared(slot, w.tokens), 'first') : 0;
+    for (const w of waiting.slice(0, i)) w.passedOver += 1;
+    waiting.splice(i, 1)[0]!.grant(slot);
   }
 
-  function grammarFor(schema: Record<string, unknown>): Promise<LlamaGrammar> {
-    const key = JSON.stringify(schema);
+  /** The request's grammar, compiled once per distinct schema or GBNF text. */
+  function grammarOf(request: ChatRequest): Promise<LlamaGrammar> | undefined {
+    const schema = request.jsonSchema?.schema;
+    if (schema === undefined && request.gbnf === undefined) return undefined;
+    const key = schema !== undefined ? `json:${JSON.stringify(schema)}` : `gbnf:${request.gbnf}`;
     let grammar = grammars.get(key);
     if (!grammar) {
-      grammar = llama.createGrammarForJsonSchema(schema as never).catch((error: unknown) => {
+      const compiled = schema !== undefined ? llama.createGrammarForJsonSchema(schema as never) : llama.createGrammar({ grammar: request.gbnf! });
+      grammar = (compiled as Promise<LlamaGrammar>).catch((error: unknown) => {
         grammars.delete(key);
-        throw new LlmBadRequestError(`local model cannot turn the JSON schema into a grammar: ${(error as Error).message}`, {
+        throw new LlmBadRequestError(`local model cannot compile the ${schema !== undefined ? 'JSON schema' : 'GBNF grammar'}: ${(error as Error).message}`, {
           retryable: false,
-          code: 'unsupported_json_schema',
+          code: schema !== undefined ? 'unsupported_json_schema' : 'invalid_grammar',
           cause: error,
         });
-      }) as Promise<LlamaGrammar>;
+      });
       grammars.set(key, grammar);
     }
     return grammar;
@@ -150,7 +195,8 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
     if (signal?.aborted) throw signal.reason;
     const history = toHistory(request);
     // The exact tokens the model will evaluate: the chat template applied to the whole conversation.
-    const promptTokens = wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer).length;
+    const prompt = wrapper.generateContextState({ chatHistory: history }).contextText.tokenize(model.tokenizer);
+    const promptTokens = prompt.length;
     if (promptTokens >= context.contextSize) {
       throw new LlmBadRequestError(`prompt of ${promptTokens} tokens does not fit the local model's context of ${context.contextSize} tokens`, {
         retryable: false,
@@ -159,9 +205,9 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
     }
     // Never let node-llama-cpp shift the context (it would silently drop history): cap the completion instead.
     const maxTokens = Math.max(1, Math.min(request.maxTokens, context.contextSize - promptTokens));
-    const grammar = request.jsonSchema ? await grammarFor(request.jsonSchema.schema) : undefined;
+    const grammar = await grammarOf(request);
 
-    const slot = await acquire(signal);
+    const slot = await acquire(prompt, signal);
     // The time limit starts with the generation: waiting for a sequence is not the model being slow.
     const deadline = opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs);
     const abort = deadline && signal ? AbortSignal.any([signal, deadline]) : (deadline ?? signal);

@@ -10,6 +10,11 @@ export interface ChatRequest {
   seed?: number;
   /** JSON schema for structured output, used when the backend supports it. */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
+  /**
+   * A GBNF grammar bounding the output's shape (one line ending in a question mark), for a backend that constrains
+   * decoding: the embedded model. Other backends send nothing for it; the gates check every output either way.
+   */
+  gbnf?: string;
 }
 
 export interface ChatResult {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toolEnv } from '../../src/config';
+import { QUESTION_GBNF } from '../../src/core/dialogue/gates';
 import { LlmBadRequestError } from '../../src/llm/errors';
 import { createLocalBackend, type LocalBackend } from '../../src/llm/local-backend';
 import { ensureLocalModel, parseModelSource, type LocalModel } from '../../src/llm/model-acquire';
@@ -195,6 +196,13 @@ describe('local backend on the default PyPI model (Gemma 3 270M)', () => {
     const parsed = JSON.parse(result.content) as { city: unknown; population: unknown };
     expect(typeof parsed.city).toBe('string');
     expect(Number.isInteger(parsed.population)).toBe(true);
+  });
+
+  it('ends a question on its question mark, on one line, under QUESTION_GBNF', async () => {
+    // A base model that never stops on its own (every free answer runs to the limit) stops where the grammar ends.
+    const result = await backend.chat(ask('Ask one question about the history of Paris.', { maxTokens: 60, gbnf: QUESTION_GBNF }));
+    expect(result.finishReason).toBe('stop');
+    expect(result.content).toMatch(/^[^\n?]+\?$/);
   });
 
   it('stops generating on abort and rejects with the signal reason', async () => {

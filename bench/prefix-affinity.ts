@@ -1,0 +1,102 @@
+/**
+ * What the embedded backend's prefix affinity saves (LocalBackendOptions.prefixAffinity): each call runs on the free
+ * sequence whose evaluated tokens share the longest start with its prompt, so a pack's system prompt is not
+ * evaluated again on every call. The same demo-shaped mix of calls runs with affinity on and off: for each language
+ * of the demo config, first questions over its knowledge segments (its dialogue pack) and translations of English
+ * segments into it (its translation pack), interleaved in one seeded order as a build's stages interleave them.
+ * Both arms use the demo config's model, threads and sequences, a fresh backend per round (no state carried from
+ * the round before), and alternate which goes first. Prints wall time, calls/s and the ratio off/on per round.
+ * Run by hand, never in tests: about 6 minutes on 2 cores with the defaults.
+ *
+ *   npx tsx bench/prefix-affinity.ts [--per-lang=4] [--rounds=2] [--max-tokens=24] [--config=samples/demo.yaml]
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfigFile, toolEnv, type Config } from '../src/config';
+import { permutation } from '../src/core/agnostic/sample';
+import { parseTranslatePack, renderTranslateMessages } from '../src/core/agnostic/translate';
+import { renderQuestionMessages } from '../src/core/dialogue/render';
+import type { ChatMessage } from '../src/core/messages';
+import type { Segment } from '../src/core/records';
+import { emptyKnowledgeFunnel, prepareDocument } from '../src/core/text/pipeline';
+import { loadLangId, type LangId } from '../src/core/text/lang-id';
+import { countTokens } from '../src/core/text/tokens';
+import { readSelectedPages } from '../src/io/dump-source';
+import { createLocalBackend } from '../src/llm/local-backend';
+import { ensureLocalModel, modelSourceFrom } from '../src/llm/model-acquire';
+import { loadDialoguePack, loadPack } from '../src/prompts/load';
+
+const REPO = path.resolve(__dirname, '..');
+
+function flag(name: string): string | undefined {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+/** The first `n` segments the config's knowledge stage makes of a language's dump. */
+async function segmentsOf(config: Config, lang: string, langId: LangId, n: number): Promise<Segment[]> {
+  const entry = config.languages[lang]!;
+  const options = { ...config.knowledge, lang, fasttextLabel: entry.fasttextLabel, scriptConversion: entry.scriptConversion };
+  const funnel = emptyKnowledgeFunnel();
+  const out: Segment[] = [];
+  for await (const ev of readSelectedPages(path.resolve(REPO, entry.dump!), { lang, disambiguationTemplates: entry.disambiguationTemplates })) {
+    if (ev.kind !== 'page') continue;
+    const prepared = prepareDocument(ev.page, options, { langId, countTokens }, funnel);
+    if (prepared.kept) out.push(...prepared.segments);
+    if (out.length >= n) break;
+  }
+  return out.slice(0, n);
+}
+
+async function main(): Promise<void> {
+  const perLang = Number(flag('per-lang') ?? 4);
+  const rounds = Number(flag('rounds') ?? 2);
+  const maxTokens = Number(flag('max-tokens') ?? 24);
+  const config = loadConfigFile(path.resolve(REPO, flag('config') ?? 'samples/demo.yaml'));
+  const langId = await loadLangId();
+  const english = await segmentsOf(config, 'en', langId, perLang);
+  const calls: ChatMessage[][] = [];
+  for (const lang of Object.keys(config.languages)) {
+    const pack = loadDialoguePack(lang);
+    for (const s of await segmentsOf(config, lang, langId, perLang)) calls.push(renderQuestionMessages(pack, { background: s.text, history: [], kind: 'initial' }));
+    if (lang === config.agnostic.sourceLang) continue;
+    const translate = loadPack(lang, 'translate', parseTranslatePack);
+    for (const s of english) calls.push(renderTranslateMessages(translate, s.text, { subset: 'chat' }));
+  }
+  const draw = permutation(calls.length, config.seed, 'prefix-affinity');
+  const order = calls.map((_, i) => draw(i));
+  const model = await ensureLocalModel({ cacheDir: path.join(toolEnv().cacheDir, 'models'), source: modelSourceFrom(config.llm.local) });
+  const { threads, parallelSequences, contextSize } = config.llm.local;
+  console.log(`${path.basename(model.path)}: ${threads} threads, ${parallelSequences} sequences; ${calls.length} calls per round, max ${maxTokens} tokens; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+
+  const runArm = async (prefixAffinity: boolean) => {
+    const backend = await createLocalBackend({ modelPath: model.path, contextSize, threads, parallelSequences, prefixAffinity });
+    try {
+      const t0 = performance.now();
+      let prompt = 0;
+      await Promise.all(order.map(async (i) => {
+        const r = await backend.chat({ messages: calls[i]!, maxTokens, temperature: 0, topP: 1, seed: config.seed });
+        prompt += r.promptTokens;
+      }));
+      return { wallS: (performance.now() - t0) / 1000, prompt };
+    } finally {
+      await backend.close();
+    }
+  };
+
+  console.log('\n| round | off: wall s | on: wall s | off/on | prompt tokens |\n|---|---|---|---|---|');
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const first = r % 2 === 0;
+    const a = await runArm(first);
+    const b = await runArm(!first);
+    const [on, off] = first ? [a, b] : [b, a];
+    ratios.push(off.wallS / on.wallS);
+    console.log(`| ${r + 1} | ${off.wallS.toFixed(1)} | ${on.wallS.toFixed(1)} | ${(off.wallS / on.wallS).toFixed(2)}× | ${on.prompt} |`);
+  }
+  console.log(`\nspeed-up with affinity (off/on wall), median of ${rounds}: ${ratios.sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!.toFixed(2)}×; load ${os.loadavg()[0]!.toFixed(1)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

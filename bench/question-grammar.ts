@@ -1,0 +1,128 @@
+/**
+ * Does constraining the embedded model's questions to one line ending in a question mark (QUESTION_GBNF) keep more
+ * of them? (issue 15, item 4.) The demo's own path, twice on the same segments: the demo config's backend
+ * (createBackend: model, threads, sequences, time limit), its knowledge stage (prepareDocument on the bundled
+ * samples), the first-question prompt of each language's pack, the same seed and temperature, and the one review
+ * rule the activity applies (reviewReply: cleaning and every gate). Only the grammar differs. Prints, per language
+ * and in total, questions kept with and without it, the drop reasons, generation tokens and wall time, and one
+ * question of each kind per language. The two arms alternate segment by segment, so machine noise hits both alike.
+ * Run by hand, never in tests: about 5 minutes on 2 cores with the defaults.
+ *
+ *   npx tsx bench/question-grammar.ts [--per-lang=8] [--langs=zh,ru,fr,es,en] [--config=samples/demo.yaml]
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfigFile, readWorkerSecrets, toolEnv, type Config } from '../src/config';
+import { QUESTION_GBNF, reviewReply } from '../src/core/dialogue/gates';
+import { renderQuestionMessages } from '../src/core/dialogue/render';
+import type { Segment } from '../src/core/records';
+import { emptyKnowledgeFunnel, prepareDocument } from '../src/core/text/pipeline';
+import { loadLangId, type LangId } from '../src/core/text/lang-id';
+import { countTokens } from '../src/core/text/tokens';
+import { readSelectedPages } from '../src/io/dump-source';
+import { createBackend } from '../src/llm/backend';
+import type { ChatRequest, LlmBackend } from '../src/llm/types';
+import { loadDialoguePack } from '../src/prompts/load';
+
+const REPO = path.resolve(__dirname, '..');
+const ARMS = ['free', 'grammar'] as const;
+type Arm = (typeof ARMS)[number];
+
+function flag(name: string): string | undefined {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+/** The first `n` segments the demo's knowledge stage makes of a language's bundled dump. */
+async function segmentsOf(config: Config, lang: string, langId: LangId, n: number): Promise<Segment[]> {
+  const entry = config.languages[lang]!;
+  const options = { ...config.knowledge, lang, fasttextLabel: entry.fasttextLabel, scriptConversion: entry.scriptConversion };
+  const funnel = emptyKnowledgeFunnel();
+  const out: Segment[] = [];
+  for await (const ev of readSelectedPages(path.resolve(REPO, entry.dump!), { lang, disambiguationTemplates: entry.disambiguationTemplates })) {
+    if (ev.kind !== 'page') continue;
+    const prepared = prepareDocument(ev.page, options, { langId, countTokens }, funnel);
+    if (prepared.kept) out.push(...prepared.segments);
+    if (out.length >= n) break;
+  }
+  return out.slice(0, n);
+}
+
+interface Outcome {
+  lang: string;
+  arm: Arm;
+  kept: boolean;
+  reason?: string;
+  text: string;
+  completionTokens: number;
+  wallS: number;
+}
+
+async function main(): Promise<void> {
+  const perLang = Number(flag('per-lang') ?? 8);
+  const config = loadConfigFile(path.resolve(REPO, flag('config') ?? 'samples/demo.yaml'));
+  const langs = flag('langs')?.split(',') ?? Object.keys(config.languages);
+  const langId = await loadLangId();
+  const backend: LlmBackend = await createBackend(config, readWorkerSecrets(config), path.join(toolEnv().cacheDir, 'models'));
+  console.log(`model ${backend.model}, ${config.llm.local.threads} threads, ${config.llm.local.parallelSequences} sequences; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+
+  const outcomes: Outcome[] = [];
+  const started = performance.now();
+  for (const lang of langs) {
+    const pack = loadDialoguePack(lang);
+    const entry = config.languages[lang]!;
+    const segments = await segmentsOf(config, lang, langId, perLang);
+    // Both arms of a segment run together (one sequence each), so neither gets a quieter machine.
+    await Promise.all(
+      segments.flatMap((segment) =>
+        ARMS.map(async (arm) => {
+          const messages = renderQuestionMessages(pack, { background: segment.text, history: [], kind: 'initial' });
+          const request: ChatRequest = {
+            messages,
+            maxTokens: config.dialogue.maxQuestionTokens,
+            temperature: config.llm.temperature,
+            topP: config.llm.topP,
+            seed: config.seed,
+            ...(arm === 'grammar' ? { gbnf: QUESTION_GBNF } : {}),
+          };
+          const t0 = performance.now();
+          const result = await backend.chat(request);
+          const { text, verdict } = reviewReply(
+            result,
+            { role: 'question', lang, messages, document: segment.text, past: [] },
+            { scriptConversion: entry.scriptConversion, labels: pack.labels, countTokens, langId, minAnswerTokens: config.dialogue.minAnswerTokens, minQuestionChars: config.dialogue.minQuestionChars, expectedLabel: entry.fasttextLabel },
+          );
+          outcomes.push({ lang, arm, kept: verdict.keep, reason: verdict.keep ? undefined : verdict.reason, text: verdict.keep ? text : result.content, completionTokens: result.completionTokens, wallS: (performance.now() - t0) / 1000 });
+        }),
+      ),
+    );
+    console.error(`${lang}: ${segments.length} segments done (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  }
+  await backend.close?.();
+
+  const of = (lang: string | undefined, arm: Arm) => outcomes.filter((o) => o.arm === arm && (lang === undefined || o.lang === lang));
+  const cell = (os_: Outcome[]) => `${os_.filter((o) => o.kept).length}/${os_.length}`;
+  const reasons = (os_: Outcome[]) => {
+    const counts = new Map<string, number>();
+    for (const o of os_) if (!o.kept) counts.set(o.reason!, (counts.get(o.reason!) ?? 0) + 1);
+    return [...counts].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r.replace(/^dialogue_/, '')} ${n}`).join(', ') || '-';
+  };
+  console.log('\n| lang | kept, free | kept, grammar | drops, free | drops, grammar |\n|---|---|---|---|---|');
+  for (const lang of [...langs, undefined]) console.log(`| ${lang ?? 'all'} | ${cell(of(lang, 'free'))} | ${cell(of(lang, 'grammar'))} | ${reasons(of(lang, 'free'))} | ${reasons(of(lang, 'grammar'))} |`);
+  for (const arm of ARMS) {
+    const all = of(undefined, arm);
+    const tokens = all.reduce((n, o) => n + o.completionTokens, 0);
+    console.log(`${arm}: ${tokens} completion tokens (${(tokens / all.length).toFixed(1)} per question), ${(all.reduce((n, o) => n + o.wallS, 0) / all.length).toFixed(1)} s per call`);
+  }
+  console.log('\nOne kept question per language and arm (or the first dropped reply):');
+  for (const lang of langs) {
+    for (const arm of ARMS) {
+      const pick = of(lang, arm).find((o) => o.kept) ?? of(lang, arm)[0];
+      if (pick) console.log(`  ${lang} ${arm.padEnd(7)} ${pick.kept ? 'kept' : pick.reason}: ${pick.text.replace(/\s+/g, ' ').slice(0, 200)}`);
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
