@@ -22,8 +22,6 @@ export const translatePackSchema = z.object({
   principles: z.array(z.string().min(1)).min(1),
   subsets: z.object({ chat: z.string().min(1), math: z.string().min(1), code: z.string().min(1) }),
   user_template: z.string().includes('{text}'),
-  /** One English text and its translation, shown as an earlier turn: a small model then answers with the translation alone. */
-  example: z.object({ source: z.string().min(1), translation: z.string().min(1) }).optional(),
 });
 
 /** A validated translation prompt pack. */
@@ -36,15 +34,15 @@ export function parseTranslatePack(yamlText: string): TranslatePack {
 
 /** The translation prompt for one masked text (a chat turn, a math query or response, a code instruction or response). */
 export function renderTranslateMessages(pack: TranslatePack, text: string, options: { subset: AgnosticSubset }): ChatMessage[] {
-  const ask = (t: string): ChatMessage => ({ role: 'user', content: pack.user_template.split('{text}').join(t).trimEnd() });
-  const shot: ChatMessage[] = pack.example ? [ask(pack.example.source), { role: 'assistant', content: pack.example.translation }] : [];
-  return [{ role: 'system', content: systemContent(pack, options.subset) }, ...shot, ask(text)];
+  return [
+    { role: 'system', content: systemContent(pack, options.subset) },
+    { role: 'user', content: pack.user_template.split('{text}').join(text).trimEnd() },
+  ];
 }
 
-/** The instructions of a translation prompt (system prompt, principles, subset note, user template without the text, the example), for the echo check. */
+/** The instructions of a translation prompt (system prompt, principles, subset note, user template without the text), for the echo check. */
 export function translateInstructions(pack: TranslatePack, subset: AgnosticSubset): string {
-  const example = pack.example ? `\n\n${pack.example.source}\n\n${pack.example.translation}` : '';
-  return `${systemContent(pack, subset)}\n\n${pack.user_template.split('{text}').join('\n').trim()}${example}`;
+  return `${systemContent(pack, subset)}\n\n${pack.user_template.split('{text}').join('\n').trim()}`;
 }
 
 function systemContent(pack: TranslatePack, subset: AgnosticSubset): string {

@@ -31,30 +31,19 @@ describe('translation packs', () => {
   it.each(LANGS)('%s pack validates, carries a version and renders the masked text and subset note', (lang) => {
     const pack = packs[lang];
     expect(pack.lang).toBe(lang);
-    expect(pack.version).toBe(`${lang}.translate.v2`);
+    expect(pack.version).toBe(`${lang}.translate.v1`);
     expect(pack.principles.length).toBeGreaterThanOrEqual(6);
     expect(pack.principles.some((p) => p.includes('⟦P0⟧'))).toBe(true);
     const { masked } = mask('Use `sorted(x)` here, see [1].');
     const messages = renderTranslateMessages(pack, masked, { subset: 'math' });
-    // The pack's example goes first, as an earlier user turn and the assistant's reply: the translation alone.
-    expect(messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
     expect(messages[0].content).toContain(pack.subsets.math.trim());
-    expect(messages[1].content).toContain(pack.example!.source);
-    expect(messages[2].content).toBe(pack.example!.translation);
-    expect(pack.example!.translation).toContain('⟦P0⟧');
-    expect(messages[3].content).toContain('Use ⟦P0⟧ here, see ⟦P1⟧.');
-    expect(messages[3].content).not.toContain('{text}');
+    expect(messages[1].content).toContain('Use ⟦P0⟧ here, see ⟦P1⟧.');
+    expect(messages[1].content).not.toContain('{text}');
     const instructions = translateInstructions(pack, 'math');
     expect(instructions.startsWith(messages[0].content)).toBe(true);
     expect(instructions).toContain(pack.user_template.split('{text}')[0]!.trim());
     expect(instructions).not.toContain('⟦P0⟧ here');
-    // A reply that only repeats the example is an echo of the instructions.
-    expect(instructions).toContain(pack.example!.translation);
-  });
-
-  it('a pack without an example renders the system prompt and the text alone', () => {
-    const messages = renderTranslateMessages({ ...packs.fr!, example: undefined }, 'Hello.', { subset: 'chat' });
-    expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
   });
 
   it('rejects a pack without the {text} slot', () => {
