@@ -1,13 +1,15 @@
 /** All activities, built from the worker's dependencies (samples' `createActivities(deps)` idiom). */
 import type { Gateway } from '../llm/gateway';
 import type { Storage } from '../storage/storage';
-import { createAgnosticActivities } from './agnostic';
 import { createAssembleActivities } from './assemble';
 import { createBuildActivities } from './build';
 import { createBuildContext } from './build-context';
 import { createDialogueActivities } from './dialogue';
 import { withFailureMapping } from './failures';
+import { createJudgeActivities } from './judge';
 import { createKnowledgeActivities } from './knowledge';
+import { createSourceActivities } from './sources';
+import { createTranslateActivities } from './translate';
 
 export interface ActivityDeps {
   gateway: Gateway;
@@ -21,7 +23,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createBuildActivities(ctx),
     ...createKnowledgeActivities(ctx),
     ...createDialogueActivities(ctx),
-    ...createAgnosticActivities(ctx),
+    ...createSourceActivities(ctx),
+    ...createJudgeActivities(ctx),
+    ...createTranslateActivities(ctx),
     ...createAssembleActivities(ctx),
   });
 }

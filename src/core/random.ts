@@ -53,3 +53,11 @@ export function randomInt(rng: Rng, n: number): number {
 export function stableHash(input: string): string {
   return cyrb128(input).map((h) => h.toString(16).padStart(8, '0')).join('');
 }
+
+/**
+ * Seed of a retry: attempt 0 uses the run's seed (cache shared with reruns); a retry gets a seed derived from
+ * (seed, kind, attempt), so it never replays the cached failed answer nor collides with another run's seed.
+ */
+export function retrySeed(seed: number, kind: string, attempt: number): number {
+  return attempt === 0 ? seed : Math.floor(rngFor(seed, 'retry', kind, attempt)() * 2 ** 31);
+}
