@@ -13,12 +13,10 @@ import { readWorkerSecrets, resolveConfig } from '../src/config';
 import { runDemo, type DemoResult } from '../src/demo';
 import { summariseLanguages } from '../src/core/export/build-summary';
 import type { StepStats } from '../src/core/stats';
+import { flag } from './support/demo-inputs';
 
 const LLM_STAGES = ['culture_filter', 'chat_specific', 'chat_agnostic', 'math', 'code'] as const;
 
-function flag(name: string): string | undefined {
-  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
 
 interface Run {
   model: string;

@@ -12,40 +12,20 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfigFile, toolEnv, type Config } from '../src/config';
+import { loadConfigFile, toolEnv } from '../src/config';
 import { permutation } from '../src/core/agnostic/sample';
 import { parseTranslatePack, renderTranslateMessages } from '../src/core/agnostic/translate';
 import { renderQuestionMessages } from '../src/core/dialogue/render';
 import type { ChatMessage } from '../src/core/messages';
-import type { Segment } from '../src/core/records';
-import { emptyKnowledgeFunnel, prepareDocument } from '../src/core/text/pipeline';
-import { loadLangId, type LangId } from '../src/core/text/lang-id';
-import { countTokens } from '../src/core/text/tokens';
-import { readSelectedPages } from '../src/io/dump-source';
+import { loadLangId } from '../src/core/text/lang-id';
 import { createLocalBackend } from '../src/llm/local-backend';
 import { ensureLocalModel, modelSourceFrom } from '../src/llm/model-acquire';
 import { loadDialoguePack, loadPack } from '../src/prompts/load';
+import { flag, segmentsOf } from './support/demo-inputs';
 
 const REPO = path.resolve(__dirname, '..');
 
-function flag(name: string): string | undefined {
-  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
 
-/** The first `n` segments the config's knowledge stage makes of a language's dump. */
-async function segmentsOf(config: Config, lang: string, langId: LangId, n: number): Promise<Segment[]> {
-  const entry = config.languages[lang]!;
-  const options = { ...config.knowledge, lang, fasttextLabel: entry.fasttextLabel, scriptConversion: entry.scriptConversion };
-  const funnel = emptyKnowledgeFunnel();
-  const out: Segment[] = [];
-  for await (const ev of readSelectedPages(path.resolve(REPO, entry.dump!), { lang, disambiguationTemplates: entry.disambiguationTemplates })) {
-    if (ev.kind !== 'page') continue;
-    const prepared = prepareDocument(ev.page, options, { langId, countTokens }, funnel);
-    if (prepared.kept) out.push(...prepared.segments);
-    if (out.length >= n) break;
-  }
-  return out.slice(0, n);
-}
 
 async function main(): Promise<void> {
   const perLang = Number(flag('per-lang') ?? 4);
