@@ -524,8 +524,10 @@ function scanUnits(text: string, withAbbreviations: boolean): Array<{ start: num
  */
 function numbersChanged(sourceProse: string, prose: string): boolean {
   const source = readNumbers(sourceProse);
-  if (source.tokens.length === 0) return false;
   const output = readNumbers(prose);
+  // A source without numbers still bounds its translation: a new number there is made up, unless small enough to be
+  // a word the source has ("a" → "1", "one" → "1").
+  if (source.tokens.length === 0 && output.tokens.every((t) => t.small)) return false;
   const missing = source.tokens.filter((t) => !t.readings.some((r) => output.pool.has(r)));
   const added = output.tokens.filter((t) => !t.readings.some((r) => source.pool.has(r)));
   if ([...missing, ...added].some((t) => !t.small) || (missing.length > 0 && added.length > 0)) return true;

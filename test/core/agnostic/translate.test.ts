@@ -254,6 +254,8 @@ describe('checkTranslation: wrapper, numbers and length (real fastText)', () => 
 
   // [name, source, translation, label, reason]
   const numberTable: Array<[string, string, string, string, string | null]> = [
+    ['a number the source has none of is made up', 'What is the value of the sum of the three fractions?', 'El valor de la suma de las tres fracciones es 1989.', 'es', 'translate_numbers_changed'],
+    ['a small number for a word of a source without numbers is kept', 'Give an example of a prime number and say why it is prime.', 'Donnez 1 exemple de nombre premier et dites pourquoi il est premier.', 'fr', null],
     // The zh_math answer of the embedded model switched 公里 to 英里.
     ['zh_math: km kept as 公里', 'The town is 5 km from the lake. Walking at 4 km per hour, Anna needs 1.25 hours. The answer is: 1.25', '小镇距离湖泊5公里。以每小时4公里的速度步行，安娜需要1.25小时。答案是：1.25', 'zh', null],
     ['zh_math: km turned into miles', 'The town is 5 km from the lake. Walking at 4 km per hour, Anna needs 1.25 hours. The answer is: 1.25', '小镇距离湖泊5英里。以每小时4英里的速度步行，安娜需要1.25小时。答案是：1.25', 'zh', 'translate_numbers_changed'],
@@ -265,7 +267,7 @@ describe('checkTranslation: wrapper, numbers and length (real fastText)', () => 
     ['fr: digit grouping and a decimal comma', 'The city had 1,500,000 people in 1990 and 2.3 million in 2010.', 'La ville comptait 1 500 000 habitants en 1990 et 2,3 millions en 2010.', 'fr', null],
     ['fr: a decimal changed', 'The city had 1,500,000 people in 1990 and 2.3 million in 2010.', 'La ville comptait 1 500 000 habitants en 1990 et 2,8 millions en 2010.', 'fr', 'translate_numbers_changed'],
     ['fr: 10:30 pm as 22 h 30', 'The meeting starts at 10:30 pm on 5 March.', 'La réunion commence à 22 h 30 le 5 mars.', 'fr', null],
-    ['fr: numbers added to a source without any are not judged', 'The recipe needs flour, sugar and eggs.', 'La recette demande 500 g de farine, du sucre et des œufs.', 'fr', null],
+    ['fr: a quantity made up for a source without numbers', 'The recipe needs flour, sugar and eggs.', 'La recette demande 500 g de farine, du sucre et des œufs.', 'fr', 'translate_numbers_changed'],
     ['fr: a new number where the source has some', 'Bake the cake for 25 minutes.', 'Faites cuire le gâteau pendant 25 minutes à 180 degrés.', 'fr', 'translate_numbers_changed'],
     ['ru: a Roman century and a decimal comma', 'In the 20th century, the price rose from $5 to $12.50 per kilogram.', 'В XX веке цена выросла с 5 до 12,50 долларов за килограмм.', 'ru', null],
     ['ru: Fahrenheit turned into Celsius', 'It is 100°F outside today.', 'Сегодня на улице 100 °C.', 'ru', 'translate_numbers_changed'],
