@@ -208,7 +208,7 @@ export const TRANSLATE_DROP_REASONS = [
   'translate_placeholder_lost',
   'translate_wrong_language',
   'translate_copied_source',
-  /** A word that glues Cyrillic to Latin or Han letters ("в ТуPле") and is not in the source: a slip between scripts mid-word. */
+  /** A word that glues Cyrillic to Latin or Han letters ("в ТуPле"), or Latin to Han in a spaced text ("le经典"), and is not in the source: a slip between scripts mid-word. */
   'translate_mixed_script',
   /** A number of the source prose missing or changed, a new one, or a unit converted (km → 英里): small models "localise" and slip digits. */
   'translate_numbers_changed',

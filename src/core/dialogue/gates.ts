@@ -22,7 +22,7 @@ export const DIALOGUE_DROP_REASONS = [
   'dialogue_prompt_echo',
   /** A preamble ("Voici la question :", "以下是问题：") with nothing after it, or left inside the output: cleaning strips a leading one that has content after it. */
   'dialogue_preamble',
-  /** A word that glues Cyrillic to Latin or Han letters ("в ТуPле", "deли", "在Как") and is not in the document: a slip between scripts mid-word. */
+  /** A word that glues Cyrillic to Latin or Han letters ("в ТуPле", "deли", "在Как"), or Latin to Han in a spaced text ("Dans英国"), and is not in the document: a slip between scripts mid-word. */
   'dialogue_mixed_script',
   /** A question that is a document sentence (nearly all its shingles in the document) and asks nothing of its own. */
   'dialogue_copied_document',

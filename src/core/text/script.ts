@@ -1,5 +1,6 @@
 /** Traditional → simplified Chinese with OpenCC (paper §2.1.1), selected per language by config. */
 import type * as OpenCCTypes from 'opencc-js' with { 'resolution-mode': 'import' };
+import { isUnspaced } from './echo';
 
 // The package is ESM-typed but ships a UMD build for require.
 const OpenCC = require('opencc-js') as typeof OpenCCTypes;
@@ -69,15 +70,19 @@ export function countTraditionalOnlyChars(text: string): number {
 }
 
 // A Cyrillic letter glued to a Latin or Han one inside a word: what a small model writes when it slips between
-// scripts mid-word ("ТуPле", "deли", "在Как"). Latin and Han side by side are ordinary zh ("在Python中"), and Greek
-// is left out, since formulas glue it to Latin ("2πr", "μm").
+// scripts mid-word ("ТуPле", "deли", "在Как"). Latin glued to Han is such a slip too in a text written with spaces
+// ("Dans英国", "the经典 history"), but ordinary zh ("在Python中"). Greek is left out, since formulas glue it to Latin
+// ("2πr", "μm").
 const CYRILLIC = /\p{Script=Cyrillic}/u;
-const LATIN_OR_HAN = /[\p{Script=Latin}\p{Script=Han}]/u;
+const LATIN = /\p{Script=Latin}/u;
+const HAN = /\p{Script=Han}/u;
 
-/** The words (letter runs) of `text` that mix Cyrillic with Latin or Han letters, in order of first appearance. */
+/** The words (letter runs) of `text` that mix scripts as above, in order of first appearance. */
 export function mixedScriptWords(text: string): string[] {
   const words = text.match(/[\p{L}\p{M}]+/gu) ?? [];
-  return [...new Set(words.filter((w) => CYRILLIC.test(w) && LATIN_OR_HAN.test(w)))];
+  const spaced = !isUnspaced(text);
+  const mixed = (w: string) => (CYRILLIC.test(w) && (LATIN.test(w) || HAN.test(w))) || (spaced && LATIN.test(w) && HAN.test(w));
+  return [...new Set(words.filter(mixed))];
 }
 
 /** True when `text` holds a mixed-script word that `reference` (the document or source it came from) does not. */

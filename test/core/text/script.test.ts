@@ -40,6 +40,10 @@ describe('mixedScriptWords', () => {
     ['ru: Latin letters starting a Cyrillic word', 'Эти deли важны для города.', ['deли']],
     ['zh: Han glued to Cyrillic', '在Как 这个词之后', ['在Как']],
     ['zh: Han beside Latin is ordinary zh', '在Python中可以这样写', []],
+    // The embedded model's fr question and en answer in the demo: Han glued to a Latin word of a spaced text.
+    ['fr: Han glued to a Latin word', 'Dans英国, comment le canal a-t-il été commencé ?', ['Dans英国']],
+    ['en: Han glued to a Latin word', 'Based on the经典 history of the Severn', ['the经典']],
+    ['en: a Chinese name set apart by spaces is no slip', 'The tea is called 龙井 in Chinese.', []],
     ['formulas glue Greek to Latin', 'The area is πr² and the size is 5 μm.', []],
     ['words of one script each, side by side', 'Слово Python и слово Москва', []],
     ['a hyphen separates the scripts', 'Windows-приложение', []],
