@@ -114,7 +114,7 @@ export async function createLocalBackend(opts: LocalBackendOptions): Promise<Loc
   let closed = false;
   const shared = (slot: Slot, tokens: Token[]) => slot.chat.sequence.compareContextTokens(tokens).firstDifferentIndex;
 
-  /** Index of the candidate sharing the longest start with `score`'s reference; ties go to `tie` (first or last). */
+  /** Index of the item scoring highest (here: the most tokens shared with a prompt); ties go to the first or the last. */
   function bestOf<T>(items: T[], score: (item: T) => number, tie: 'first' | 'last'): number {
     let best = tie === 'first' ? 0 : items.length - 1;
     let bestScore = -1;
