@@ -219,8 +219,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
 
   // A draw cap makes a stage whose model keeps failing the gates stop as `exhausted` instead of reading the whole source.
   const factor = config.control.maxDrawFactor;
-  // Builds started before batchSize was configurable lack it in their recorded config: they ran with 50.
-  const batchSize = config.control.batchSize ?? 50;
+  const batchSize = config.control.batchSize;
   const drawLimit = filterAll || factor <= 0 ? source.count : Math.min(source.count, Math.ceil(quota * factor));
   // History stays bounded at any scale: once a new run is suggested, admit no more batches, drain, hand over.
   const handOver = () => workflowInfo().continueAsNewSuggested || (input.continueAsNewAfterBatches !== undefined && batchesThisRun >= Math.max(1, input.continueAsNewAfterBatches));
