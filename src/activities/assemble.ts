@@ -10,14 +10,11 @@ import { parseFilterPack } from '../core/agnostic/judge';
 import type { AgnosticItem } from '../core/agnostic/readers';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { DialoguePack } from '../core/dialogue/prompt-pack';
-import { datasetManifestSchema, renderDatasetCard, type DatasetManifest } from '../core/export/card';
+import { datasetManifestSchema, renderDatasetCard } from '../core/export/card';
+import { buildManifest, describeQualityFailure, noteProvenance, type Provenance, type StageSummary } from '../core/export/manifest';
 import { stripDocumentWith, templateSplitter } from '../core/export/formats';
-import type { QualityFailure } from '../core/export/quality';
-import { summariseLanguages } from '../core/export/build-summary';
 import { registryModelLicence } from '../llm/model-acquire';
-import { datasetFileName, sidecarFileName, type DatasetStats, type SidecarEntry, type Subset } from '../core/export/stats';
-import type { Funnel } from '../core/stats';
-import type { Config } from '../config';
+import { datasetFileName, sidecarFileName, type SidecarEntry, type Subset } from '../core/export/stats';
 import { computeDatasetReport, writeDatasetReport, REPORT_FILES } from '../dataset/report';
 import { datasetPrefix, dialogueKey, translationKey } from '../names';
 import { loadDialoguePack, loadPack } from '../prompts/load';
@@ -27,26 +24,12 @@ import { keptInOrder } from './sources';
 import type { StoredTranslation } from './translate';
 import type { StoredDialogue } from './dialogue';
 import { MissingInputError, PermanentError } from '../core/errors';
-import { costUsd } from '../core/cost';
 
 const CODE_VERSION: string = require('../../package.json').version;
 /** Heartbeat period of assembly; well under any configured heartbeat timeout (tests use 3 s). */
 const HEARTBEAT_MS = 1_000;
-/** agnostic.ts judges with the English filter pack whatever the source language. */
+/** The judge (judge.ts) uses the English filter pack whatever the source language. */
 const FILTER_PACK_KEY = 'en.filter';
-
-/** Counts of one stage of one language, as the workflows gathered them. */
-export interface StageSummary {
-  lang: string;
-  stage: string;
-  quota?: number;
-  status?: string;
-  funnel: Funnel;
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-  ms: number;
-}
 
 /** What the build workflow hands to assembly: refs and counts only. */
 export interface AssembleInput {
@@ -70,25 +53,6 @@ export interface AssembleResult {
   qualityFailures: string[];
   /** Files the build was asked for that came out with fewer than `quality.minRecords` records, sorted. */
   emptyFiles: string[];
-}
-
-/** Models and prompt-pack versions actually recorded in the assembled items. */
-interface Provenance {
-  models: Record<string, Set<string>>;
-  packs: Record<string, Set<string>>;
-}
-
-function note(into: Record<string, Set<string>>, key: string, value: string | undefined): void {
-  if (value) (into[key] ??= new Set()).add(value);
-}
-
-/** The summary line of a broken threshold; an empty file also names why its stage dropped what it drew. */
-function describeFailure(f: QualityFailure, stages: readonly StageSummary[]): string {
-  const line = `${f.file}: ${f.threshold} ${f.value} (limit ${f.limit})`;
-  if (f.threshold !== 'minRecords') return line;
-  const row = summariseLanguages({ [f.file]: f.value }, stages).values().next().value?.[0];
-  const why = row?.drops.slice(0, 3).map(([reason, n]) => `${reason} ×${n}`) ?? [];
-  return `${line}: ${why.length > 0 ? `dropped ${why.join(', ')}` : 'nothing was drawn'}`;
 }
 
 /** Assembly activities over the shared build context. */
@@ -124,8 +88,8 @@ export function createAssembleActivities(ctx: BuildContext) {
         }
         if (input.stages.some((s) => s.stage === 'culture_filter')) {
           // no translated chat record named the filter pack (e.g. an English-only build): it is the shipped one
-          if (!prov.packs[FILTER_PACK_KEY]) note(prov.packs, FILTER_PACK_KEY, loadPack('en', 'filter', parseFilterPack).version);
-          note(prov.models, 'culture_filter', ctx.gateway.model);
+          if (!prov.packs[FILTER_PACK_KEY]) noteProvenance(prov.packs, FILTER_PACK_KEY, loadPack('en', 'filter', parseFilterPack).version);
+          noteProvenance(prov.models, 'culture_filter', ctx.gateway.model);
         }
 
         phase = 'report';
@@ -142,7 +106,7 @@ export function createAssembleActivities(ctx: BuildContext) {
         await writeDatasetReport(report, { storage: ctx.storage, prefix });
 
         phase = 'manifest';
-        const manifest = buildManifest(input, config, prov, report.stats);
+        const manifest = buildManifest({ config, stages: input.stages, startedAt: input.startedAt, finishedAt: new Date().toISOString(), prov, stats: report.stats, codeVersion: CODE_VERSION, configHash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16), licenceOf: registryModelLicence });
         const checked = datasetManifestSchema.safeParse(manifest);
         if (!checked.success) {
           throw new PermanentError('InvalidManifest', `manifest.json does not validate: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -155,7 +119,7 @@ export function createAssembleActivities(ctx: BuildContext) {
         });
         await ctx.storage.put(`${prefix}/README.md`, renderDatasetCard(manifest, report.stats));
         const emptyFiles = failures.filter((f) => f.threshold === 'minRecords').map((f) => f.file).sort();
-        return { datasetPrefix: prefix, files, qualityPassed: failures.length === 0, failingFiles, qualityFailures: failures.map((f) => describeFailure(f, input.stages)), emptyFiles };
+        return { datasetPrefix: prefix, files, qualityPassed: failures.length === 0, failingFiles, qualityFailures: failures.map((f) => describeQualityFailure(f, input.stages)), emptyFiles };
       } finally {
         clearInterval(ticker);
       }
@@ -197,8 +161,8 @@ async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: strin
     (async function* () {
       let n = 0;
       for await (const d of dialogues()) {
-        note(prov.models, 'dialogue', d.model);
-        note(prov.packs, `${lang}.dialogue`, d.packVersion);
+        noteProvenance(prov.models, 'dialogue', d.model);
+        noteProvenance(prov.packs, `${lang}.dialogue`, d.packVersion);
         yield formatDialogueLine({ lang, index: n++, background: d.document, turns: d.turns, pack, includeDocument });
       }
     })(),
@@ -240,11 +204,11 @@ async function writeTranslated(ctx: BuildContext, buildId: string, lang: string,
     (async function* () {
       let n = 0;
       for await (const r of records()) {
-        note(prov.models, 'translate', r.model);
+        noteProvenance(prov.models, 'translate', r.model);
         // chat records name both packs they went through: `<filter version>+<translate version>`
         const parts = r.packVersion.split('+');
-        note(prov.packs, `${lang}.translate`, parts[parts.length - 1]);
-        if (parts.length > 1) note(prov.packs, FILTER_PACK_KEY, parts[0]);
+        noteProvenance(prov.packs, `${lang}.translate`, parts[parts.length - 1]);
+        if (parts.length > 1) noteProvenance(prov.packs, FILTER_PACK_KEY, parts[0]);
         yield { id: `${lang}_${subset}_${n++}`, data: r.turns };
       }
     })(),
@@ -276,50 +240,4 @@ async function writePassThrough(ctx: BuildContext, manifestKey: string, lang: st
       }
     })(),
   );
-}
-
-/** Licences of the registry models that wrote the build (a user's own model or an API has none we know). */
-function licencesOf(models: Record<string, Set<string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const model of Object.values(models).flatMap((set) => [...set])) {
-    const licence = registryModelLicence(model);
-    if (licence) out[model] = licence;
-  }
-  return out;
-}
-
-function joined(sets: Record<string, Set<string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(sets).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort().join(', ')]));
-}
-
-/** The manifest: provenance, counts read back from the written files, every stage's funnel, LLM usage and timings. */
-function buildManifest(input: AssembleInput, config: Config, prov: Provenance, stats: DatasetStats): DatasetManifest {
-  const finishedAt = new Date().toISOString();
-  const funnels: Record<string, Funnel> = {};
-  const llm: DatasetManifest['llm'] = {};
-  const byStageMs: Record<string, number> = {};
-  for (const s of input.stages) {
-    const name = `${s.lang}/${s.stage}`;
-    funnels[name] = s.funnel;
-    const cost = costUsd(s.promptTokens, s.completionTokens, config.llm.pricing);
-    llm[name] = { calls: s.calls, promptTokens: s.promptTokens, completionTokens: s.completionTokens, estimatedCostUsd: Math.round(cost * 1e4) / 1e4 };
-    byStageMs[name] = Math.max(0, s.ms);
-  }
-  return {
-    name: 'ultralink',
-    createdAt: finishedAt,
-    configHash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
-    seed: config.seed,
-    codeVersion: CODE_VERSION,
-    models: joined(prov.models),
-    promptPacks: joined(prov.packs),
-    llmEndpoint: config.llm.baseUrl === undefined ? 'embedded' : 'api',
-    modelLicences: licencesOf(prov.models),
-    languages: stats.languages.length ? stats.languages : Object.keys(config.languages),
-    files: Object.fromEntries(stats.files.map((f) => [f.file, { dialogues: f.acc.dialogues, turns: f.acc.turns }])),
-    funnels,
-    llm,
-    // workflow time and activity time come from different clocks: never report a negative duration
-    timings: { startedAt: input.startedAt, finishedAt, totalMs: Math.max(0, Date.parse(finishedAt) - Date.parse(input.startedAt)), byStageMs },
-  };
 }

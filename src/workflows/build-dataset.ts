@@ -4,7 +4,8 @@
  */
 import { defineQuery, getExternalWorkflowHandle, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
-import type { AssembleResult, StageSummary } from '../activities/assemble';
+import type { AssembleResult } from '../activities/assemble';
+import type { StageSummary } from '../core/export/manifest';
 import { languageWorkflowId, stageWorkflowId } from '../names';
 import { BuildControl, controlQuery, controlSignal, executeControlled, pauseSignal, setControlSignal, spendSignal, unpauseSignal, type BuildControlProgress, type CarriedControl, type ControlSettings } from './control';
 import { languageBuildWorkflow } from './language-build';

@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import { subsetType } from '../core/agnostic/format';
 import { streamKey } from '../core/agnostic/sample';
 import { stageWorkflowId } from '../names';
-import type { StageSummary } from '../activities/assemble';
+import type { StageSummary } from '../core/export/manifest';
 import { controlSignal, executeControlled, initialControl, newerControl, type ControlSettings } from './control';
 import { knowledgeWorkflow } from './knowledge';
 import type { StageSource } from './item-batch';
