@@ -385,8 +385,10 @@ async function main(): Promise<void> {
     if (slow.length === 0) console.log('\nverdict: the embedded backend meets the 0.9 target on every workload (paired medians).');
     else {
       const gaps = { 'fixed cost': ce.fixed - cs.fixed, 'prompt evaluation': ce.prompt - cs.prompt, generation: ce.gen - cs.gen };
-      const worst = Object.entries(gaps).sort((a, b) => b[1] - a[1])[0];
-      console.log(`\nverdict: below 0.9 on ${slow.join(', ')}; in a C call the largest share of the gap is ${worst[0]} (${f2(worst[1])} s).`);
+      const worst = Object.entries(gaps).sort((a, b) => b[1] - a[1])[0]!;
+      // A C call the embedded side finishes first has no gap to share out: name the slow workloads only.
+      const where = worst[1] > 0 ? `; in a C call the largest share of the gap is ${worst[0]} (${f2(worst[1])} s)` : '; a C call is no slower as a whole';
+      console.log(`\nverdict: below 0.9 on ${slow.join(', ')}${where}.`);
     }
     console.log(`\ntotal bench time ${(elapsed() / 60).toFixed(1)} min`);
   } finally {
