@@ -18,6 +18,7 @@ import { getJson, stored } from '../storage/json';
 import type { BuildContext } from './build-context';
 import { addCallCost, type CallOutcome } from '../core/cost';
 import { callGateway } from './llm';
+import { MissingInputError } from '../core/errors';
 
 interface TurnInput {
   buildId: string;
@@ -156,8 +157,10 @@ export function createDialogueActivities(ctx: BuildContext) {
     let promptTokens = 0, completionTokens = 0, calls = 0;
     for (let t = 0; t < input.kinds.length; t++) {
       for (const role of ['q', 'a'] as const) {
-        const s = (await getJson<StoredTurn>(ctx.storage, turnKey(input, t, role)))!;
-        turns.push(s.text!);
+        const key = turnKey(input, t, role);
+        const s = await getJson<StoredTurn>(ctx.storage, key);
+        if (!s?.ok || s.text === undefined) throw new MissingInputError(`dialogue ${input.segmentIndex} has no kept ${role === 'q' ? 'question' : 'answer'} of turn ${t} at ${key}`);
+        turns.push(s.text);
         promptTokens += s.promptTokens;
         completionTokens += s.completionTokens;
         calls += s.calls;
