@@ -123,7 +123,7 @@ export function createDialogueActivities(ctx: BuildContext) {
   ): Promise<GeneratedTurn> {
     let rateLimited = 0;
     // A stored outcome is returned as is (its original cost too, so stage totals do not depend on crashes).
-    const { value: turn } = await stored(ctx.storage, turnKey(input, input.turn, role), async (): Promise<StoredTurn> => {
+    const turn = await stored(ctx.storage, turnKey(input, input.turn, role), async (): Promise<StoredTurn> => {
       const config = await ctx.configOf(input.buildId);
       const lang = config.languages[input.lang]!;
       const opts = config.dialogue;

@@ -45,7 +45,7 @@ export function createJudgeActivities(ctx: BuildContext) {
     async judgeConversation(input: { buildId: string; lang: string; sourceKey: string; sourceIndex: number; attempt: number }): Promise<JudgeOutcome> {
       let paid = 0;
       let rateLimited = 0;
-      const { value: verdict } = await stored(ctx.storage, verdictKey(input.buildId, input.lang, input.sourceIndex, input.attempt), async (): Promise<StoredVerdict> => {
+      const verdict = await stored(ctx.storage, verdictKey(input.buildId, input.lang, input.sourceIndex, input.attempt), async (): Promise<StoredVerdict> => {
         const config = await ctx.configOf(input.buildId);
         const pack = filterPackOf();
         const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);

@@ -70,7 +70,7 @@ export function createSourceActivities(ctx: BuildContext) {
       const files: Array<{ path: string; format: SourceFormat }> = config.agnostic.sources[subset];
       const manifestKey = sourceManifestKey(buildId, subset);
       // The manifest is written last, so a build that has one has every shard it lists.
-      const { value: manifest } = await stored(ctx.storage, manifestKey, async (): Promise<ShardManifest & { read: StepStats; prefilter: StepStats }> => {
+      const manifest = await stored(ctx.storage, manifestKey, async (): Promise<ShardManifest & { read: StepStats; prefilter: StepStats }> => {
         const read = emptyStats();
         const pre = emptyStats();
         const shards: Array<{ key: string; count: number }> = [];
@@ -109,7 +109,7 @@ export function createSourceActivities(ctx: BuildContext) {
      */
     async writeFilteredChat(input: { buildId: string; sourceKey: string }): Promise<SourceSet> {
       const manifestKey = sourceManifestKey(input.buildId, 'chat-filtered');
-      const { value: manifest } = await stored(ctx.storage, manifestKey, async (): Promise<ShardManifest> => {
+      const manifest = await stored(ctx.storage, manifestKey, async (): Promise<ShardManifest> => {
         const config = await ctx.configOf(input.buildId);
         const sourceLang = config.agnostic.sourceLang;
         const source = await ctx.cachedJson<ShardManifest>(input.sourceKey);

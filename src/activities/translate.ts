@@ -93,7 +93,7 @@ export function createTranslateActivities(ctx: BuildContext) {
   async function translateField(input: TranslateItemInput & { field: number; attempt: number }): Promise<FieldOutcome> {
     let paid = 0;
     let rateLimited = 0;
-    const { value: field } = await stored(ctx.storage, translationFieldKey(input, input.field, input.attempt), async (): Promise<StoredField> => {
+    const field = await stored(ctx.storage, translationFieldKey(input, input.field, input.attempt), async (): Promise<StoredField> => {
       const config = await ctx.configOf(input.buildId);
       const entry = config.languages[input.lang]!;
       const item = await ctx.item<AgnosticItem>(input.sourceKey, input.sourceIndex);

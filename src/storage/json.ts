@@ -33,12 +33,12 @@ export function parseJsonl<T>(text: string): T[] {
 /**
  * The outcome stored at `key`, or the one `compute` makes, written there before it is returned: an activity's
  * idempotent step. A retried activity or a resumed build reads what the first attempt wrote, so finished work is
- * never redone or paid twice; `fresh` says which happened (only a fresh outcome counts the calls it sent).
+ * never redone or paid twice.
  */
-export async function stored<T>(storage: Storage, key: string, compute: () => Promise<T>): Promise<{ value: T; fresh: boolean }> {
+export async function stored<T>(storage: Storage, key: string, compute: () => Promise<T>): Promise<T> {
   const done = await getJson<T>(storage, key);
-  if (done !== undefined) return { value: done, fresh: false };
+  if (done !== undefined) return done;
   const value = await compute();
   await putJson(storage, key, value);
-  return { value, fresh: true };
+  return value;
 }

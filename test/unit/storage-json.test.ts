@@ -15,8 +15,8 @@ describe('stored', () => {
     const storage = fresh();
     let computed = 0;
     const compute = async () => ({ ok: true, calls: ++computed });
-    expect(await stored(storage, 'a/outcome.json', compute)).toEqual({ value: { ok: true, calls: 1 }, fresh: true });
-    expect(await stored(storage, 'a/outcome.json', compute)).toEqual({ value: { ok: true, calls: 1 }, fresh: false });
+    expect(await stored(storage, 'a/outcome.json', compute)).toEqual({ ok: true, calls: 1 });
+    expect(await stored(storage, 'a/outcome.json', compute)).toEqual({ ok: true, calls: 1 });
     expect(computed).toBe(1);
     expect(JSON.parse((await storage.getText('a/outcome.json'))!)).toEqual({ ok: true, calls: 1 });
   });
@@ -25,7 +25,8 @@ describe('stored', () => {
     const storage = fresh();
     await expect(stored(storage, 'k.json', async () => Promise.reject(new Error('outage')))).rejects.toThrow('outage');
     expect(await storage.exists('k.json')).toBe(false);
-    expect((await stored(storage, 'k.json', async () => 7)).fresh).toBe(true);
+    expect(await stored(storage, 'k.json', async () => 7)).toBe(7);
+    expect(await storage.getText('k.json')).toBe('7\n');
   });
 });
 
