@@ -6,7 +6,6 @@
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { parseFilterPack } from '../core/agnostic/judge';
 import type { AgnosticItem } from '../core/agnostic/readers';
 import { formatDialogueLine } from '../core/dialogue/format';
 import type { DialoguePack } from '../core/dialogue/prompt-pack';
@@ -17,9 +16,10 @@ import { registryModelLicence } from '../llm/model-acquire';
 import { datasetFileName, sidecarFileName, type SidecarEntry, type Subset } from '../core/export/stats';
 import { computeDatasetReport, writeDatasetReport, REPORT_FILES } from '../dataset/report';
 import { datasetPrefix, dialogueKey, translationKey } from '../names';
-import { loadDialoguePack, loadPack } from '../prompts/load';
+import { loadDialoguePack } from '../prompts/load';
 import { getJson, getJsonl, putJson } from '../storage/json';
 import type { BuildContext, ShardManifest } from './build-context';
+import { filterPackOf } from './judge';
 import { keptInOrder } from './sources';
 import type { StoredTranslation } from './translate';
 import type { StoredDialogue } from './dialogue';
@@ -88,7 +88,7 @@ export function createAssembleActivities(ctx: BuildContext) {
         }
         if (input.stages.some((s) => s.stage === 'culture_filter')) {
           // no translated chat record named the filter pack (e.g. an English-only build): it is the shipped one
-          if (!prov.packs[FILTER_PACK_KEY]) noteProvenance(prov.packs, FILTER_PACK_KEY, loadPack('en', 'filter', parseFilterPack).version);
+          if (!prov.packs[FILTER_PACK_KEY]) noteProvenance(prov.packs, FILTER_PACK_KEY, filterPackOf().version);
           noteProvenance(prov.models, 'culture_filter', ctx.gateway.model);
         }
 
