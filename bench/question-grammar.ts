@@ -1,5 +1,5 @@
 /**
- * Does constraining the embedded model's questions to one line ending in a question mark (QUESTION_GBNF) keep more
+ * Does constraining the embedded model's questions to one line ending in a question mark (QUESTION_GBNF below) keep more
  * of them? (issue 15, item 4.) The demo's own path, twice on the same segments: the demo config's backend
  * (createBackend: model, threads, sequences, time limit), its knowledge stage (prepareDocument on the bundled
  * samples), the first-question prompt of each language's pack, the same seed and temperature, and the one review
@@ -13,7 +13,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigFile, readWorkerSecrets, toolEnv } from '../src/config';
-import { QUESTION_GBNF, reviewReply } from '../src/core/dialogue/gates';
+import { reviewReply } from '../src/core/dialogue/gates';
 import { renderQuestionMessages } from '../src/core/dialogue/render';
 import { loadLangId } from '../src/core/text/lang-id';
 import { countTokens } from '../src/core/text/tokens';
@@ -23,6 +23,11 @@ import { loadDialoguePack } from '../src/prompts/load';
 import { flag, segmentsOf } from './support/demo-inputs';
 
 const REPO = path.resolve(__dirname, '..');
+/**
+ * The arm's grammar: one line, with no question mark before the one it ends on (?, ？ or ؟), so the model cannot
+ * write a preamble line, a second question or a trailer. Not used by the build: it kept no more questions.
+ */
+const QUESTION_GBNF = 'root ::= [^\\n?？؟]+ [?？؟]';
 const ARMS = ['free', 'grammar'] as const;
 type Arm = (typeof ARMS)[number];
 

@@ -11,8 +11,9 @@ export interface ChatRequest {
   /** JSON schema for structured output, used when the backend supports it. */
   jsonSchema?: { name: string; schema: Record<string, unknown> };
   /**
-   * A GBNF grammar bounding the output's shape (one line ending in a question mark), for a backend that constrains
-   * decoding: the embedded model. Other backends send nothing for it; the gates check every output either way.
+   * A GBNF grammar bounding the output's shape, for a backend that constrains decoding: the embedded model. Other
+   * backends send nothing for it. No stage sets one: a one-question grammar kept no more questions
+   * (bench/question-grammar.ts); the judge's JSON goes through jsonSchema.
    */
   gbnf?: string;
 }

@@ -390,13 +390,6 @@ function stripLabel(label: string): string {
   return label.replace(/^__label__/, '').toLowerCase();
 }
 
-/**
- * GBNF grammar for a question: one line, with no question mark before the one it ends on (?, ？ or ؟). A backend
- * that constrains decoding (the embedded model) then cannot write a preamble line, a second question or a trailer
- * after it; the gates still judge the question.
- */
-export const QUESTION_GBNF = 'root ::= [^\\n?？؟]+ [?？؟]';
-
 /** One dialogue call as the gates see it: what was asked, about which document, after which turns. */
 export interface TurnContext {
   role: 'question' | 'answer';
