@@ -183,7 +183,6 @@ export function createDialogueActivities(ctx: BuildContext) {
     await ctx.storage.putIfAbsent(key, JSON.stringify(record));
   }
 
-
   /** The question of `turn` (Figure 5 initial, Figure 7 in-depth, Figure 8 expansive). */
   function question(input: TurnInput, past: string[]): Promise<GeneratedTurn> {
     return generate(input, 'q', async (background, history) => renderQuestionMessages(packOf(input.lang), { background, history, kind: input.kind }), past);

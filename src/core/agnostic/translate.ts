@@ -220,9 +220,9 @@ export const TRANSLATE_DROP_REASONS = [
  * Drop reasons in check order: translate_truncated, translate_empty, translate_prompt_echo (when `instructions` are
  * given), translate_wrapper_left, translate_placeholder_*, translate_wrong_language, translate_copied_source,
  * translate_mixed_script, translate_numbers_changed, translate_length_ratio (copied_source, numbers_changed and
- * length_ratio only when the masked `source` is given). The echo check comes before the placeholder check: an echo of the principles carries their sample markers ⟦P0⟧, ⟦P1⟧, so it
- * may pass the placeholder check or fail it under the wrong name; it also comes before the wrapper check, as an
- * echo of the user template holds its `<text>` tags.
+ * length_ratio only when the masked `source` is given). The echo check comes before the placeholder check: an echo
+ * of the principles carries their sample markers ⟦P0⟧, ⟦P1⟧, so it may pass the placeholder check or fail it under
+ * the wrong name; it also comes before the wrapper check, as an echo of the user template holds its `<text>` tags.
  * The language check runs on the prose with placeholders removed and is skipped when that prose is short or a small
  * share of the text (mostly code/formulas), where fastText is unreliable; so is the copy check, which catches a
  * reply that left much of the source as it was, e.g. its first paragraph translated and the rest copied: fastText

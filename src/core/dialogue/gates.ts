@@ -5,13 +5,13 @@
  * numbering/labels/quotes, preambles, wrapper tags and trailers).
  */
 import type { ChatMessage, FinishReason } from '../messages';
-import { instructionText } from './render';
 import { drop, KEEP, type Verdict } from '../stats';
 import { containment, isPromptEcho, isUnspaced, type ShingleOptions } from '../text/echo';
 import { looksTruncated } from '../text/ending';
 import type { LangId } from '../text/lang-id';
 import { escapeRegExp } from '../text/regexp';
 import { convertScript, hasNewMixedScriptWord, type ScriptConversion } from '../text/script';
+import { instructionText } from './render';
 
 /** Drop reasons of this stage, one per gate, in check order. */
 export const DIALOGUE_DROP_REASONS = [
@@ -298,9 +298,8 @@ const QUESTION_WORDS = [
 
 /**
  * Keeps an output, or drops it: truncated, filtered, empty, an echo of the instructions, a preamble, a word mixing
- * scripts, a question
- * copied from the document or already asked (exactly or nearly), an answer that repeats its question or copies the
- * document, too short, an answer that stops mid-sentence, or not in the target language.
+ * scripts, a question copied from the document or already asked (exactly or nearly), an answer that repeats its
+ * question or copies the document, too short, an answer that stops mid-sentence, or not in the target language.
  */
 export function checkCompletion(input: CompletionCheckInput, options: CompletionCheckOptions): Verdict {
   if (input.finishReason === 'length') return drop('dialogue_truncated');
