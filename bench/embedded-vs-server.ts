@@ -35,6 +35,7 @@ import { ensureLocalModel } from '../src/llm/model-acquire';
 import { createOpenAiBackend, type OpenAiBackend } from '../src/llm/openai-backend';
 import type { ChatRequest, ChatResult, LlmBackend } from '../src/llm/types';
 import { DEFAULT_PYTHON, llamaCppPythonMissing, MODEL_ALIAS, startLlamaCppPythonServer } from './support/llama-cpp-python';
+import { median } from './support/stats';
 
 const REPO = path.resolve(__dirname, '..');
 const SEED = 1;
@@ -169,12 +170,6 @@ const HEADLINE: Record<Workload, { label: string; unit: string; higherIsBetter: 
 
 function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function best(xs: number[], higherIsBetter: boolean): number {

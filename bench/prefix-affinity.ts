@@ -22,6 +22,7 @@ import { createLocalBackend } from '../src/llm/local-backend';
 import { ensureLocalModel, modelSourceFrom } from '../src/llm/model-acquire';
 import { loadDialoguePack, loadPack } from '../src/prompts/load';
 import { flag, segmentsOf } from './support/demo-inputs';
+import { median } from './support/stats';
 
 const REPO = path.resolve(__dirname, '..');
 
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
     ratios.push(off.wallS / on.wallS);
     console.log(`| ${r + 1} | ${off.wallS.toFixed(1)} | ${on.wallS.toFixed(1)} | ${(off.wallS / on.wallS).toFixed(2)}× | ${on.prompt} |`);
   }
-  console.log(`\nspeed-up with affinity (off/on wall), median of ${rounds}: ${ratios.sort((x, y) => x - y)[Math.floor(ratios.length / 2)]!.toFixed(2)}×; load ${os.loadavg()[0]!.toFixed(1)}`);
+  console.log(`\nspeed-up with affinity (off/on wall), median of ${rounds}: ${median(ratios).toFixed(2)}×; load ${os.loadavg()[0]!.toFixed(1)}`);
 }
 
 main().catch((error: unknown) => {

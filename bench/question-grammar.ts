@@ -86,10 +86,10 @@ async function main(): Promise<void> {
   await backend.close?.();
 
   const of = (lang: string | undefined, arm: Arm) => outcomes.filter((o) => o.arm === arm && (lang === undefined || o.lang === lang));
-  const cell = (os_: Outcome[]) => `${os_.filter((o) => o.kept).length}/${os_.length}`;
-  const reasons = (os_: Outcome[]) => {
+  const cell = (xs: Outcome[]) => `${xs.filter((o) => o.kept).length}/${xs.length}`;
+  const reasons = (xs: Outcome[]) => {
     const counts = new Map<string, number>();
-    for (const o of os_) if (!o.kept) counts.set(o.reason!, (counts.get(o.reason!) ?? 0) + 1);
+    for (const o of xs) if (!o.kept) counts.set(o.reason!, (counts.get(o.reason!) ?? 0) + 1);
     return [...counts].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r.replace(/^dialogue_/, '')} ${n}`).join(', ') || '-';
   };
   console.log('\n| lang | kept, free | kept, grammar | drops, free | drops, grammar |\n|---|---|---|---|---|');
