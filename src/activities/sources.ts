@@ -61,6 +61,7 @@ function heartbeat(details?: unknown): void {
     // not in an activity
   }
 }
+
 /** Source activities over the shared build context. */
 export function createSourceActivities(ctx: BuildContext) {
   return {
