@@ -135,6 +135,13 @@ const controlSchema = z.object({
   /** Stop drawing after quota × this many candidates (0 = draw until the source runs out): bounds the cost of a model that fails the gates. */
   maxDrawFactor: z.number().nonnegative().default(0),
   /**
+   * Candidates a stage may have in flight, as a multiple of the keepers it still needs, once its drops show they are
+   * needed (quota-stage `candidatesWanted`). 1 = only positions that could still be needed (no call is spent on an
+   * item that cannot be written). Above 1 a small model's failing stage tries candidates side by side; keepers past
+   * the quota are counted `<stage>_over_quota` and not written, so the dataset is the same either way.
+   */
+  speculation: z.number().min(1).default(1),
+  /**
    * Cap on one stage's LLM calls in flight across all workers, split exactly across its batches; `ultralink set
    * --concurrency` changes it live. Unset: a stage is bounded by the workers' slots (llm.concurrency each), the
    * rate limit and AIMD, and may use any free slot.

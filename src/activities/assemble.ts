@@ -68,6 +68,8 @@ export function createAssembleActivities(ctx: BuildContext) {
         const config = await ctx.configOf(input.buildId);
         const prefix = datasetPrefix(input.buildId);
         const ran = new Set(input.stages.map((s) => `${s.lang}/${s.stage}`));
+        // A stage that drew speculatively may have kept more than asked: the file gets the first `quota` in draw order.
+        const quotaOf = (lang: string, stage: string) => input.stages.find((s) => s.lang === lang && s.stage === stage)?.quota;
         const files: Record<string, number> = {};
         const prov: Provenance = { models: {}, packs: {} };
         const templates: Record<string, string> = {};
@@ -76,14 +78,14 @@ export function createAssembleActivities(ctx: BuildContext) {
             phase = `${lang}/chat_specific`;
             const pack = loadDialoguePack(lang);
             templates[lang] = pack.firstTurnFraming;
-            files[datasetFileName(lang, 'chat_specific')] = await writeChatSpecific(ctx, input.buildId, lang, pack, config.dialogue.includeDocumentInFirstTurn, prefix, prov);
+            files[datasetFileName(lang, 'chat_specific')] = await writeChatSpecific(ctx, input.buildId, lang, pack, config.dialogue.includeDocumentInFirstTurn, prefix, prov, quotaOf(lang, 'chat_specific'));
           }
           for (const subset of ['chat_agnostic', 'math', 'code'] as const) {
             const source = subset === 'chat_agnostic' ? 'chat' : subset;
             phase = `${lang}/${subset}`;
             const passThrough = lang === config.agnostic.sourceLang && config.agnostic.englishFullSets;
             if (passThrough && input.sources[source]) files[datasetFileName(lang, subset)] = await writePassThrough(ctx, input.sources[source]!, lang, subset, prefix);
-            else if (!passThrough && ran.has(`${lang}/${subset}`)) files[datasetFileName(lang, subset)] = await writeTranslated(ctx, input.buildId, lang, subset, prefix, prov);
+            else if (!passThrough && ran.has(`${lang}/${subset}`)) files[datasetFileName(lang, subset)] = await writeTranslated(ctx, input.buildId, lang, subset, prefix, prov, quotaOf(lang, subset));
           }
         }
         if (input.stages.some((s) => s.stage === 'culture_filter')) {
@@ -152,8 +154,8 @@ async function* storedRecords<T>(ctx: BuildContext, kept: number[], keyOf: (inde
 /** Sidecar line of a dialogue: the bare question and document (so statistics and exports need no template) plus provenance. */
 type ChatSidecarLine = SidecarEntry & Omit<StoredDialogue, 'segmentIndex' | 'document' | 'turns' | 'kinds'> & { turnKinds: StoredDialogue['kinds'] };
 
-async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: string, pack: DialoguePack, includeDocument: boolean, prefix: string, prov: Provenance): Promise<number> {
-  const kept = await keptInOrder(ctx, buildId, lang, 'chat_specific');
+async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: string, pack: DialoguePack, includeDocument: boolean, prefix: string, prov: Provenance, quota?: number): Promise<number> {
+  const kept = await keptInOrder(ctx, buildId, lang, 'chat_specific', quota);
   const dialogues = () => storedRecords<StoredDialogue>(ctx, kept, (i) => dialogueKey(buildId, lang, i));
   const count = await writeLines(
     ctx,
@@ -195,8 +197,8 @@ async function writeChatSpecific(ctx: BuildContext, buildId: string, lang: strin
   return count;
 }
 
-async function writeTranslated(ctx: BuildContext, buildId: string, lang: string, subset: Subset, prefix: string, prov: Provenance): Promise<number> {
-  const kept = await keptInOrder(ctx, buildId, lang, subset);
+async function writeTranslated(ctx: BuildContext, buildId: string, lang: string, subset: Subset, prefix: string, prov: Provenance, quota?: number): Promise<number> {
+  const kept = await keptInOrder(ctx, buildId, lang, subset, quota);
   const records = () => storedRecords<StoredTranslation>(ctx, kept, (i) => translationKey(buildId, lang, subset, i));
   const count = await writeLines(
     ctx,

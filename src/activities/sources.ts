@@ -156,10 +156,10 @@ export function createSourceActivities(ctx: BuildContext) {
   };
 }
 
-/** Kept source indices of a stage in draw order, from its batch records. */
-export async function keptInOrder(ctx: BuildContext, buildId: string, lang: string, stage: string): Promise<number[]> {
+/** Kept source indices of a stage in draw order, from its batch records; the first `limit` (the stage's quota) when given. */
+export async function keptInOrder(ctx: BuildContext, buildId: string, lang: string, stage: string, limit = Number.POSITIVE_INFINITY): Promise<number[]> {
   const keys = await ctx.storage.list(keptBatchesPrefix(buildId, lang, stage));
   const out: number[] = [];
   for (const key of keys.sort()) out.push(...((await getJson<{ kept: number[] }>(ctx.storage, key))?.kept ?? []));
-  return out;
+  return out.slice(0, limit);
 }

@@ -1,8 +1,9 @@
 /**
  * Exact-quota fan-out shared by every LLM stage (dialogues, judging, translation).
  * Draw positions are consumed in seeded order, in batches run as child workflows under a sliding window.
- * A batch is admitted only while kept + in-flight positions < quota, so the kept items are always the
- * shortest prefix of the draw order holding `quota` keepers, whatever the completion order (deterministic).
+ * A batch is admitted only while kept + in-flight positions < quota (more with `control.speculation`, as drops show
+ * they are needed), and assembly writes the first `quota` keepers in draw order: the shortest prefix of the draw
+ * order holding `quota` keepers, whatever the completion order (deterministic).
  */
 import { condition, continueAsNew, defineQuery, getExternalWorkflowHandle, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Config } from '../config';
@@ -90,9 +91,21 @@ export function reviewCap(reviewAfter: number | undefined, reviewed: boolean, ke
   return Math.max(0, reviewAfter - kept - inFlightPositions);
 }
 
-/** Size of the next batch: at most `batchSize`, never more positions than could still be needed, nor more than remain. */
-export function nextBatchSize(batchSize: number, quota: number, kept: number, inFlightPositions: number, sourceCount: number, nextDraw: number): number {
-  return Math.max(0, Math.min(batchSize, quota - kept - inFlightPositions, sourceCount - nextDraw));
+/**
+ * Draw positions a stage wants in flight: the keepers it still needs, divided by the keep rate its finished draws
+ * show ((kept + 1) / (kept + dropped + 1)), at most `speculation` times the need. At 1 that is exactly the positions
+ * that could still be needed; above it, a stage whose model keeps failing the gates tries its next candidates side
+ * by side instead of one at a time. Either way the kept items are the first `quota` keepers in draw order.
+ */
+export function candidatesWanted(quota: number, kept: number, dropped: number, speculation: number): number {
+  const needed = Math.max(0, quota - kept);
+  if (needed === 0 || speculation <= 1) return needed;
+  return Math.ceil(needed * Math.min(speculation, (kept + dropped + 1) / (kept + 1)));
+}
+
+/** Size of the next batch: at most `batchSize`, never more positions than the stage wants in flight, nor more than remain. */
+export function nextBatchSize(batchSize: number, wanted: number, inFlightPositions: number, sourceCount: number, nextDraw: number): number {
+  return Math.max(0, Math.min(batchSize, wanted - inFlightPositions, sourceCount - nextDraw));
 }
 
 /** Adds one batch's counts into the state; the stage step keeps total = kept + dropped. */
@@ -115,10 +128,15 @@ export function absorbBatch(state: QuotaStageState, r: BatchResult): void {
   state.funnel = mergeFunnels(state.funnel, steps);
 }
 
-/** The `quota` funnel step: delivered vs asked; a shortfall is counted as the source running out. */
+/**
+ * The `quota` funnel step: delivered vs asked. A shortfall is counted as the source running out; keepers past the
+ * quota (speculative draws that passed after the quota was met) as `<stage>_over_quota`, since assembly writes
+ * only the first `quota`.
+ */
 export function quotaStep(stage: ItemStage, quota: number, kept: number): StepStats {
-  const shortfall = Math.max(0, quota - kept);
-  return { ...emptyStats(), total: quota, kept: Math.min(kept, quota), dropped: shortfall, byReason: shortfall > 0 ? { [`${stage}_source_exhausted`]: shortfall } : {} };
+  if (kept > quota) return { ...emptyStats(), total: kept, kept: quota, dropped: kept - quota, byReason: { [`${stage}_over_quota`]: kept - quota } };
+  const shortfall = quota - kept;
+  return { ...emptyStats(), total: quota, kept, dropped: shortfall, byReason: shortfall > 0 ? { [`${stage}_source_exhausted`]: shortfall } : {} };
 }
 
 /** Runs a stage to its exact quota; returns the counts (the kept items are in storage, listed by batch). */
@@ -152,7 +170,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   const progress = (): QuotaStageProgress => ({
     stage,
     lang,
-    done: state.kept,
+    done: Math.min(state.kept, quota),
     total: quota,
     kept: state.kept,
     dropped: state.dropped,
@@ -220,13 +238,14 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   // A draw cap makes a stage whose model keeps failing the gates stop as `exhausted` instead of reading the whole source.
   const factor = config.control.maxDrawFactor;
   const batchSize = config.control.batchSize;
+  const wanted = () => candidatesWanted(quota, state.kept, state.dropped, config.control.speculation);
   const drawLimit = filterAll || factor <= 0 ? source.count : Math.min(source.count, Math.ceil(quota * factor));
   // History stays bounded at any scale: once a new run is suggested, admit no more batches, drain, hand over.
   const handOver = () => workflowInfo().continueAsNewSuggested || (input.continueAsNewAfterBatches !== undefined && batchesThisRun >= Math.max(1, input.continueAsNewAfterBatches));
   const admissible = (): number => {
     if (paused() || inflight.size >= maxBatchesInFlight(concurrency()) || handOver()) return 0;
     const inFlightPositions = [...inflight.values()].reduce((n, s) => n + s, 0);
-    return Math.min(nextBatchSize(batchSize, quota, state.kept, inFlightPositions, drawLimit, state.nextDraw), reviewCap(reviewAfter, state.reviewed ?? false, state.kept, inFlightPositions));
+    return Math.min(nextBatchSize(batchSize, wanted(), inFlightPositions, drawLimit, state.nextDraw), reviewCap(reviewAfter, state.reviewed ?? false, state.kept, inFlightPositions));
   };
   for (;;) {
     const running = [...inflight.keys()];
@@ -277,7 +296,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
     }
     report();
   }
-  const more = nextBatchSize(batchSize, quota, state.kept, 0, drawLimit, state.nextDraw) > 0;
+  const more = nextBatchSize(batchSize, wanted(), 0, drawLimit, state.nextDraw) > 0;
   if (more && handOver()) {
     await continueAsNew<typeof quotaStageWorkflow>({ ...input, state, control });
   }

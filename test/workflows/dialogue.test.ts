@@ -221,6 +221,24 @@ describe('exact quota', () => {
     expect(await stageAttributes(b, 'en')).toEqual({ build: b.buildId, stage: 'chat_specific', progress: 100, done: 5 });
   });
 
+  it('with control.speculation, draws more candidates once drops show they are needed and writes the same dataset', async () => {
+    fake.reset();
+    const rejected = (req: FakeChatRequest) => parseInt(stableHash(documentOf(req)).slice(-1), 16) % 2 === 1;
+    fake.setFaults({ respond: (req) => (rejected(req) ? FAKE_SENTENCES.fr[1]! : fakeAnswer(req.messages, { maxTokens: req.maxTokens })) });
+    const opts = { articles: 6, quota: 5 };
+    const exact = await build(dialogueConfig(testDir('speculation-off'), opts));
+    const speculative = await build(dialogueConfig(testDir('speculation-on'), { ...opts, extra: { control: { speculation: 4 } } }));
+    expect(speculative.raw).toBe(exact.raw);
+    expect(speculative.raw).not.toBe('');
+    const [e, s] = [stageOf(exact, 'en').funnel, stageOf(speculative, 'en').funnel];
+    // The first batch (5 positions) drops some; the exact stage then admits only the shortfall, the speculative one more.
+    expect(s.chat_specific!.total).toBeGreaterThan(e.chat_specific!.total);
+    const surplus = s.chat_specific!.kept - 5;
+    expect(s.quota).toMatchObject({ kept: 5, dropped: surplus, byReason: surplus > 0 ? { chat_specific_over_quota: surplus } : {} });
+    expect(e.quota).toMatchObject({ total: 5, kept: 5, dropped: 0 });
+    expectFunnelBalanced(speculative, 'en');
+  });
+
   it('says exhausted, in the stage and the manifest, when segments run out', async () => {
     fake.reset();
     const b = await build(dialogueConfig(testDir('exhausted'), { quota: 100 }));

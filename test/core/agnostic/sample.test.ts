@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { agnosticOptionsSchema, permutation, quotaFor, streamKey } from '../../../src/core/agnostic/sample';
 import { randomInt, rngFor } from '../../../src/core/random';
 import type { BatchResult } from '../../../src/workflows/item-batch';
-import { absorbBatch, nextBatchSize, reviewCap, type QuotaStageState } from '../../../src/workflows/quota-stage';
+import { absorbBatch, candidatesWanted, nextBatchSize, quotaStep, reviewCap, type QuotaStageState } from '../../../src/workflows/quota-stage';
 
 const LANGS = ['zh', 'ru', 'fr', 'es'];
 
@@ -68,7 +68,7 @@ describe('agnostic draw streams', () => {
  * Runs the quota stage's admission arithmetic to the end, batches finishing in a random order: admit while
  * `nextBatchSize` allows (at most `window` batches in flight), absorb each finished batch as the stage does.
  */
-function simulate(seed: number, quota: number, sourceCount: number, batchSize: number, window: number, keeps: (source: number) => boolean) {
+function simulate(seed: number, quota: number, sourceCount: number, batchSize: number, window: number, keeps: (source: number) => boolean, speculation = 1) {
   const order = permutation(sourceCount, seed, 'draw', 'fr/math');
   const rng = rngFor(seed, 'completion');
   const state: QuotaStageState = { nextDraw: 0, kept: 0, dropped: 0, batches: 0, funnel: {}, calls: 0, promptTokens: 0, completionTokens: 0 };
@@ -76,9 +76,10 @@ function simulate(seed: number, quota: number, sourceCount: number, batchSize: n
   const kept: number[] = [];
   for (;;) {
     const positions = () => inFlight.reduce((n, b) => n + b.size, 0);
-    for (let size = nextBatchSize(batchSize, quota, state.kept, positions(), sourceCount, state.nextDraw); size > 0 && inFlight.length < window; size = nextBatchSize(batchSize, quota, state.kept, positions(), sourceCount, state.nextDraw)) {
-      inFlight.push({ from: state.nextDraw, size });
-      state.nextDraw += size;
+    const size = () => nextBatchSize(batchSize, candidatesWanted(quota, state.kept, state.dropped, speculation), positions(), sourceCount, state.nextDraw);
+    for (let n = size(); n > 0 && inFlight.length < window; n = size()) {
+      inFlight.push({ from: state.nextDraw, size: n });
+      state.nextDraw += n;
       state.batches += 1;
     }
     if (inFlight.length === 0) break;
@@ -122,11 +123,48 @@ describe('exact quotas: the stage admits no draw that could exceed the quota', (
   });
 
   it('a zero quota admits nothing; a batch never exceeds its size, the room left or the source', () => {
-    expect(nextBatchSize(50, 0, 0, 0, 100, 0)).toBe(0);
-    expect(nextBatchSize(50, 10, 3, 4, 100, 7)).toBe(3);
-    expect(nextBatchSize(50, 500, 0, 0, 100, 90)).toBe(10);
-    expect(nextBatchSize(5, 500, 0, 0, 100, 0)).toBe(5);
-    expect(nextBatchSize(5, 10, 12, 0, 100, 20)).toBe(0);
+    expect(nextBatchSize(50, candidatesWanted(0, 0, 0, 1), 0, 100, 0)).toBe(0);
+    expect(nextBatchSize(50, candidatesWanted(10, 3, 0, 1), 4, 100, 7)).toBe(3);
+    expect(nextBatchSize(50, candidatesWanted(500, 0, 0, 1), 0, 100, 90)).toBe(10);
+    expect(nextBatchSize(5, candidatesWanted(500, 0, 0, 1), 0, 100, 0)).toBe(5);
+    expect(nextBatchSize(5, candidatesWanted(10, 12, 0, 1), 0, 100, 20)).toBe(0);
+  });
+});
+
+describe('speculative draws (control.speculation)', () => {
+  it.each([
+    // quota, kept, dropped, speculation → wanted in flight
+    [1, 0, 0, 4, 1], // nothing seen yet: only what is needed
+    [1, 0, 1, 4, 2], // one drop: keep rate 1/2, two candidates side by side
+    [1, 0, 5, 4, 4], // keep rate 1/6, capped at 4× the need
+    [2, 1, 1, 4, 2], // one needed at keep rate 2/3
+    [4, 0, 3, 1, 4], // speculation 1: exactly the need, whatever the drops
+    [3, 3, 9, 4, 0], // quota met
+    [3, 5, 0, 4, 0], // met and more
+  ])('quota %i, kept %i, dropped %i, speculation %f: %i candidates wanted', (quota, kept, dropped, speculation, wanted) => {
+    expect(candidatesWanted(quota, kept, dropped, speculation)).toBe(wanted);
+  });
+
+  it.each([
+    [5, 0.7, 1],
+    [6, 0.9, 3],
+  ])('seed %i, drop rate %f, batches of %i: more draws side by side, and the first `quota` keepers are the same as without', (seed, dropRate, batchSize) => {
+    const sourceCount = 2_000;
+    const quota = 12;
+    const dropped = new Set(Array.from({ length: sourceCount }, (_, i) => i).filter((i) => rngFor(seed, 'drop', i)() < dropRate));
+    const keeps = (s: number) => !dropped.has(s);
+    const exact = simulate(seed, quota, sourceCount, batchSize, 64, keeps);
+    const speculative = simulate(seed, quota, sourceCount, batchSize, 64, keeps, 4);
+    expect(speculative.kept.slice(0, quota)).toEqual(exact.kept);
+    expect(speculative.state.kept).toBeGreaterThanOrEqual(quota);
+    expect(speculative.state.nextDraw).toBeGreaterThanOrEqual(exact.state.nextDraw);
+    expect(speculative.state.kept + speculative.state.dropped).toBe(speculative.state.nextDraw);
+  });
+
+  it('the quota step counts keepers past the quota as over_quota and a shortfall as the source running out', () => {
+    expect(quotaStep('math', 2, 5)).toMatchObject({ total: 5, kept: 2, dropped: 3, byReason: { math_over_quota: 3 } });
+    expect(quotaStep('math', 4, 1)).toMatchObject({ total: 4, kept: 1, dropped: 3, byReason: { math_source_exhausted: 3 } });
+    expect(quotaStep('math', 3, 3)).toMatchObject({ total: 3, kept: 3, dropped: 0, byReason: {} });
   });
 });
 
