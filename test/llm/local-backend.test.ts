@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toolEnv } from '../../src/config';
+import { endsInLoop } from '../../src/core/text/loop';
 import { LlmBadRequestError } from '../../src/llm/errors';
 import { createLocalBackend, type LocalBackend } from '../../src/llm/local-backend';
 import { ensureLocalModel, parseModelSource, type LocalModel } from '../../src/llm/model-acquire';
@@ -233,6 +234,14 @@ describe('local backend on the default PyPI model (Gemma 3 270M)', () => {
     } finally {
       await timed.close();
     }
+  });
+
+  it('cuts a reply caught in a loop as soon as the loop shows, as truncated', async () => {
+    const looping = ask('hello hello hello hello hello hello hello hello hello hello hello hello hello hello', { maxTokens: 300 });
+    const cut = await backend.chat(looping);
+    expect(endsInLoop(cut.content)).toBe(true);
+    expect(cut.finishReason).toBe('length');
+    expect(cut.completionTokens).toBeLessThan(300); // stopped by the loop, not by the token limit
   });
 
   it('rejects at once when the signal is already aborted', async () => {
