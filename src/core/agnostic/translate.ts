@@ -203,6 +203,8 @@ export const TRANSLATE_DROP_REASONS = [
   'translate_prompt_echo',
   /** The prompt's `<text>` tag, or a preamble ("Voici la traduction :"), still inside the reply once extractTranslation has taken off the ones around it. */
   'translate_wrapper_left',
+  /** A note about the translation itself that the source does not hold ("Esta traducción es completa, fiel…"). */
+  'translate_commentary',
   'translate_placeholder_altered',
   'translate_placeholder_duplicated',
   'translate_placeholder_lost',
@@ -218,7 +220,7 @@ export const TRANSLATE_DROP_REASONS = [
 
 /**
  * Drop reasons in check order: translate_truncated, translate_empty, translate_prompt_echo (when `instructions` are
- * given), translate_wrapper_left, translate_placeholder_*, translate_wrong_language, translate_copied_source,
+ * given), translate_wrapper_left, translate_commentary, translate_placeholder_*, translate_wrong_language, translate_copied_source,
  * translate_mixed_script, translate_numbers_changed, translate_length_ratio (copied_source, numbers_changed and
  * length_ratio only when the masked `source` is given). The echo check comes before the placeholder check: an echo
  * of the principles carries their sample markers ⟦P0⟧, ⟦P1⟧, so it may pass the placeholder check or fail it under
@@ -247,6 +249,7 @@ export function checkTranslation(
   if (masked.length === 0) return drop('translate_empty');
   if (options.instructions !== undefined && isPromptEcho(masked, options.instructions)) return drop('translate_prompt_echo');
   if (wrapperLeft(masked, options.source ?? '')) return drop('translate_wrapper_left');
+  if (commentaryAdded(masked, options.source ?? '')) return drop('translate_commentary');
   const restored = unmask(masked, output.slots);
   if (!restored.ok) return drop(restored.reason);
   // Placeholders are removed so protected code does not sway fastText.
@@ -277,6 +280,24 @@ export function checkTranslation(
 /** A masked text's prose: placeholders out, whitespace runs as one space. */
 function proseOf(masked: string): string {
   return withoutPlaceholders(masked).replace(/\s+/g, ' ').trim();
+}
+
+// A note about the translation itself, which small models add after it ("Esta traducción es completa, fiel, natural…",
+// "Cette traduction respecte…", "Этот перевод сохраняет…", "这个翻译准确…"): the phrase, then a verb saying what it does.
+const COMMENTARY = new RegExp(
+  [
+    String.raw`(?:this|the above|the|my) translation (?:is|was|keeps|preserves|follows|respects|uses|maintains|captures|conveys)(?![\p{L}])`, // en
+    String.raw`(?:esta|la|mi) traducción (?:es|está|mantiene|respeta|sigue|conserva|usa|utiliza|refleja|transmite)(?![\p{L}])`, // es
+    String.raw`(?:cette|la|ma) traduction (?:est|respecte|conserve|suit|utilise|reste|reflète|rend|transmet)(?![\p{L}])`, // fr
+    String.raw`(?:этот|данный|мой|такой) перевод (?:\p{L}+)`, // ru
+    String.raw`(?:这个|此|该|以上|上述|这一|这段)(?:翻译|译文)(?:\p{Script=Han})`, // zh
+  ].map((p) => String.raw`(?<![\p{L}])` + p).join('|'),
+  'giu',
+);
+
+/** True when the reply holds a note about the translation (COMMENTARY) that the source does not: the model talking about its work. */
+function commentaryAdded(masked: string, source: string): boolean {
+  return (masked.match(COMMENTARY)?.length ?? 0) > (source.match(COMMENTARY)?.length ?? 0);
 }
 
 /** True when the reply holds more `<text>` tags or preamble phrases than the source does (a source may talk about translations). */

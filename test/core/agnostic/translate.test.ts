@@ -246,6 +246,23 @@ describe('checkTranslation: wrapper, numbers and length (real fastText)', () => 
   ])('translate_wrapper_left: %s', (_name, text) => {
     expect(check(text, codeSource, 'fr')).toEqual({ keep: false, reason: 'translate_wrapper_left' });
   });
+  // The es_math query the embedded model wrote in a fresh-clone demo, kept by every other gate (its quotes included).
+  const mathSource = 'A train travels at 60 miles per hour for 2.5 hours and then at 40 miles per hour for x hours. How many miles does the train travel in total? If we know the answer to the above question is 210, what is the value of unknown variable x?';
+  const esMath = '"Un tren viaja a 60 millas por hora durante 2.5 horas y luego a 40 millas por hora durante x horas. ¿Cuántas millas recorre el tren en total? Si sabemos que la respuesta a la pregunta anterior es 210, ¿cuál es el valor de la variable desconocida x?"';
+  it.each([
+    ['es, as generated', `${esMath}\n\nEsta traducción es completa, fiel, natural, eficiente, y respeta las convenciones del español, incluyendo la ortografía y la puntuación.`, 'es'],
+    ['fr', `${esMath.replace(/.*/s, '"Un train roule à 60 miles par heure pendant 2.5 heures puis à 40 miles par heure pendant x heures. Combien de miles le train parcourt-il au total ? Si la réponse à la question ci-dessus est 210, quelle est la valeur de la variable inconnue x ?"')}\n\nCette traduction respecte le sens et les nombres du texte d'origine.`, 'fr'],
+    ['ru', '«Поезд едет со скоростью 60 миль в час 2.5 часа, а затем 40 миль в час x часов. Сколько миль всего проезжает поезд? Если ответ на этот вопрос 210, чему равна неизвестная переменная x?»\n\nЭтот перевод сохраняет все числа и смысл исходного текста.', 'ru'],
+    ['zh', '一列火车以每小时60英里的速度行驶2.5小时，然后以每小时40英里的速度行驶x小时。火车总共行驶多少英里？如果上述问题的答案是210，未知变量x的值是多少？\n\n这个翻译准确地保留了原文的数字和含义。', 'zh'],
+  ])('translate_commentary: a note about the translation after it (%s)', (_name, text, label) => {
+    expect(check(text, mathSource, label)).toEqual({ keep: false, reason: 'translate_commentary' });
+  });
+  it('a translation of a source that talks about a translation keeps its words', () => {
+    const source = 'My friend says the translation is too literal. How can I make a translation sound natural without losing the meaning of the original?';
+    const text = 'Mi amigo dice que la traducción es demasiado literal. ¿Cómo puedo hacer que una traducción suene natural sin perder el sentido del original?';
+    expect(check(text, source, 'es')).toEqual({ keep: true });
+    expect(check(esMath, mathSource, 'es')).toEqual({ keep: true });
+  });
   it('a source that talks about <text> tags may keep them', () => {
     const source = 'Put the caption inside the <text> element of the SVG file, then save the file and reload the page in the browser.';
     const text = 'Placez la légende dans l’élément <text> du fichier SVG, puis enregistrez le fichier et rechargez la page dans le navigateur.';
@@ -310,7 +327,7 @@ describe('checkTranslation: wrapper, numbers and length (real fastText)', () => 
   it('names only reasons from TRANSLATE_DROP_REASONS, which lists the new checks in check order', () => {
     for (const [, , , , reason] of numberTable) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
     for (const [, , , reason] of lengthTable) if (reason !== null) expect(TRANSLATE_DROP_REASONS).toContain(reason);
-    const order = ['translate_prompt_echo', 'translate_wrapper_left', 'translate_placeholder_altered', 'translate_copied_source', 'translate_mixed_script', 'translate_numbers_changed', 'translate_length_ratio'];
+    const order = ['translate_prompt_echo', 'translate_wrapper_left', 'translate_commentary', 'translate_placeholder_altered', 'translate_copied_source', 'translate_mixed_script', 'translate_numbers_changed', 'translate_length_ratio'];
     expect(TRANSLATE_DROP_REASONS.filter((r) => order.includes(r))).toEqual(order);
   });
   it('length: a short source is not judged, and the bands are options', () => {
