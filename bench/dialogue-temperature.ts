@@ -10,25 +10,15 @@
  *
  *   npx tsx bench/dialogue-temperature.ts [--temperatures=0.7,0.3,0] [--per-lang=5] [--langs=zh,ru,fr,es,en] [--config=samples/demo.yaml]
  */
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfigFile, readWorkerSecrets, toolEnv } from '../src/config';
 import { reviewReply } from '../src/core/dialogue/gates';
 import { renderAnswerMessages, renderQuestionMessages } from '../src/core/dialogue/render';
-import { loadLangId } from '../src/core/text/lang-id';
-import { countTokens } from '../src/core/text/tokens';
-import { createBackend } from '../src/llm/backend';
-import type { LlmBackend } from '../src/llm/types';
 import { loadDialoguePack } from '../src/prompts/load';
-import { flag, segmentsOf } from './support/demo-inputs';
+import { demoBench, dropCell, flag, keptCell, reviewOptionsOf, segmentsOf, type Reviewed } from './support/demo-inputs';
 
-const REPO = path.resolve(__dirname, '..');
 
-interface Outcome {
+interface Outcome extends Reviewed {
   lang: string;
   temperature: number;
-  kept: boolean;
-  reason?: string;
   question: string;
   answer?: string;
   calls: number;
@@ -39,20 +29,15 @@ interface Outcome {
 async function main(): Promise<void> {
   const perLang = Number(flag('per-lang') ?? 5);
   const temperatures = (flag('temperatures') ?? '0.7,0.3,0').split(',').map(Number);
-  const config = loadConfigFile(path.resolve(REPO, flag('config') ?? 'samples/demo.yaml'));
-  const langs = flag('langs')?.split(',') ?? Object.keys(config.languages);
-  const langId = await loadLangId();
-  const backend: LlmBackend = await createBackend(config, readWorkerSecrets(config), path.join(toolEnv().cacheDir, 'models'));
-  console.log(`model ${backend.model}, ${config.llm.local.threads} threads, ${config.llm.local.parallelSequences} sequences; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+  const { config, langs, langId, backend } = await demoBench();
 
   const outcomes: Outcome[] = [];
   const started = performance.now();
   for (const lang of langs) {
     const pack = loadDialoguePack(lang);
-    const entry = config.languages[lang]!;
     const segments = await segmentsOf(config, lang, langId, perLang);
     const review = (content: { content: string; finishReason: 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'unknown' }, role: 'question' | 'answer', messages: ReturnType<typeof renderQuestionMessages>, document: string, question?: string) =>
-      reviewReply(content, { role, lang, messages, document, past: [], question }, { scriptConversion: entry.scriptConversion, labels: pack.labels, countTokens, langId, minAnswerTokens: config.dialogue.minAnswerTokens, minQuestionChars: config.dialogue.minQuestionChars, expectedLabel: entry.fasttextLabel });
+      reviewReply(content, { role, lang, messages, document, past: [], question }, reviewOptionsOf(config, lang, langId));
     await Promise.all(
       segments.flatMap((segment) =>
         temperatures.map(async (temperature) => {
@@ -86,15 +71,9 @@ async function main(): Promise<void> {
   await backend.close?.();
 
   const of = (lang: string | undefined, t: number) => outcomes.filter((o) => o.temperature === t && (lang === undefined || o.lang === lang));
-  const cell = (xs: Outcome[]) => `${xs.filter((o) => o.kept).length}/${xs.length}`;
-  const reasons = (xs: Outcome[]) => {
-    const counts = new Map<string, number>();
-    for (const o of xs) if (!o.kept) counts.set(o.reason!, (counts.get(o.reason!) ?? 0) + 1);
-    return [...counts].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r.replace(/^dialogue_/, '')} ${n}`).join(', ') || '-';
-  };
   console.log(`\n| lang | ${temperatures.map((t) => `kept at ${t}`).join(' | ')} | ${temperatures.map((t) => `drops at ${t}`).join(' | ')} |`);
   console.log(`|---|${temperatures.map(() => '---|---|').join('')}`);
-  for (const lang of [...langs, undefined]) console.log(`| ${lang ?? 'all'} | ${temperatures.map((t) => cell(of(lang, t))).join(' | ')} | ${temperatures.map((t) => reasons(of(lang, t))).join(' | ')} |`);
+  for (const lang of [...langs, undefined]) console.log(`| ${lang ?? 'all'} | ${temperatures.map((t) => keptCell(of(lang, t))).join(' | ')} | ${temperatures.map((t) => dropCell(of(lang, t))).join(' | ')} |`);
   for (const t of temperatures) {
     const all = of(undefined, t);
     const calls = all.reduce((n, o) => n + o.calls, 0);

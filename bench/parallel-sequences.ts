@@ -19,11 +19,10 @@ import { reviewReply } from '../src/core/dialogue/gates';
 import { renderQuestionMessages } from '../src/core/dialogue/render';
 import type { ChatMessage } from '../src/core/messages';
 import { loadLangId } from '../src/core/text/lang-id';
-import { countTokens } from '../src/core/text/tokens';
 import { createLocalBackend } from '../src/llm/local-backend';
 import { ensureLocalModel, modelSourceFrom } from '../src/llm/model-acquire';
 import { loadDialoguePack, loadPack } from '../src/prompts/load';
-import { flag, segmentsOf } from './support/demo-inputs';
+import { flag, reviewOptionsOf, segmentsOf } from './support/demo-inputs';
 import { median } from './support/stats';
 
 const REPO = path.resolve(__dirname, '..');
@@ -73,9 +72,7 @@ async function main(): Promise<void> {
   const questionsKept = (replies: string[]) =>
     calls.filter((c, i) => {
       if (c.document === undefined) return false;
-      const entry = config.languages[c.lang]!;
-      const pack = loadDialoguePack(c.lang);
-      return reviewReply({ content: replies[i]!, finishReason: 'stop' }, { role: 'question', lang: c.lang, messages: c.messages, document: c.document, past: [] }, { scriptConversion: entry.scriptConversion, labels: pack.labels, countTokens, langId, minAnswerTokens: config.dialogue.minAnswerTokens, minQuestionChars: config.dialogue.minQuestionChars, expectedLabel: entry.fasttextLabel }).verdict.keep;
+      return reviewReply({ content: replies[i]!, finishReason: 'stop' }, { role: 'question', lang: c.lang, messages: c.messages, document: c.document, past: [] }, reviewOptionsOf(config, c.lang, langId)).verdict.keep;
     }).length;
   const questions = calls.filter((c) => c.document !== undefined).length;
 

@@ -10,19 +10,12 @@
  *
  *   npx tsx bench/question-grammar.ts [--per-lang=8] [--langs=zh,ru,fr,es,en] [--config=samples/demo.yaml]
  */
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfigFile, readWorkerSecrets, toolEnv } from '../src/config';
 import { reviewReply } from '../src/core/dialogue/gates';
 import { renderQuestionMessages } from '../src/core/dialogue/render';
-import { loadLangId } from '../src/core/text/lang-id';
-import { countTokens } from '../src/core/text/tokens';
-import { createBackend } from '../src/llm/backend';
-import type { ChatRequest, LlmBackend } from '../src/llm/types';
+import type { ChatRequest } from '../src/llm/types';
 import { loadDialoguePack } from '../src/prompts/load';
-import { flag, segmentsOf } from './support/demo-inputs';
+import { demoBench, dropCell, flag, keptCell, reviewOptionsOf, segmentsOf, type Reviewed } from './support/demo-inputs';
 
-const REPO = path.resolve(__dirname, '..');
 /**
  * The arm's grammar: one line, with no question mark before the one it ends on (?, ？ or ؟), so the model cannot
  * write a preamble line, a second question or a trailer. Not used by the build: it kept no more questions.
@@ -33,11 +26,9 @@ type Arm = (typeof ARMS)[number];
 
 
 
-interface Outcome {
+interface Outcome extends Reviewed {
   lang: string;
   arm: Arm;
-  kept: boolean;
-  reason?: string;
   text: string;
   completionTokens: number;
   wallS: number;
@@ -45,17 +36,12 @@ interface Outcome {
 
 async function main(): Promise<void> {
   const perLang = Number(flag('per-lang') ?? 8);
-  const config = loadConfigFile(path.resolve(REPO, flag('config') ?? 'samples/demo.yaml'));
-  const langs = flag('langs')?.split(',') ?? Object.keys(config.languages);
-  const langId = await loadLangId();
-  const backend: LlmBackend = await createBackend(config, readWorkerSecrets(config), path.join(toolEnv().cacheDir, 'models'));
-  console.log(`model ${backend.model}, ${config.llm.local.threads} threads, ${config.llm.local.parallelSequences} sequences; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+  const { config, langs, langId, backend } = await demoBench();
 
   const outcomes: Outcome[] = [];
   const started = performance.now();
   for (const lang of langs) {
     const pack = loadDialoguePack(lang);
-    const entry = config.languages[lang]!;
     const segments = await segmentsOf(config, lang, langId, perLang);
     // Both arms of a segment run together (one sequence each), so neither gets a quieter machine.
     await Promise.all(
@@ -75,7 +61,7 @@ async function main(): Promise<void> {
           const { text, verdict } = reviewReply(
             result,
             { role: 'question', lang, messages, document: segment.text, past: [] },
-            { scriptConversion: entry.scriptConversion, labels: pack.labels, countTokens, langId, minAnswerTokens: config.dialogue.minAnswerTokens, minQuestionChars: config.dialogue.minQuestionChars, expectedLabel: entry.fasttextLabel },
+            reviewOptionsOf(config, lang, langId),
           );
           outcomes.push({ lang, arm, kept: verdict.keep, reason: verdict.keep ? undefined : verdict.reason, text: verdict.keep ? text : result.content, completionTokens: result.completionTokens, wallS: (performance.now() - t0) / 1000 });
         }),
@@ -86,14 +72,8 @@ async function main(): Promise<void> {
   await backend.close?.();
 
   const of = (lang: string | undefined, arm: Arm) => outcomes.filter((o) => o.arm === arm && (lang === undefined || o.lang === lang));
-  const cell = (xs: Outcome[]) => `${xs.filter((o) => o.kept).length}/${xs.length}`;
-  const reasons = (xs: Outcome[]) => {
-    const counts = new Map<string, number>();
-    for (const o of xs) if (!o.kept) counts.set(o.reason!, (counts.get(o.reason!) ?? 0) + 1);
-    return [...counts].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r.replace(/^dialogue_/, '')} ${n}`).join(', ') || '-';
-  };
   console.log('\n| lang | kept, free | kept, grammar | drops, free | drops, grammar |\n|---|---|---|---|---|');
-  for (const lang of [...langs, undefined]) console.log(`| ${lang ?? 'all'} | ${cell(of(lang, 'free'))} | ${cell(of(lang, 'grammar'))} | ${reasons(of(lang, 'free'))} | ${reasons(of(lang, 'grammar'))} |`);
+  for (const lang of [...langs, undefined]) console.log(`| ${lang ?? 'all'} | ${keptCell(of(lang, 'free'))} | ${keptCell(of(lang, 'grammar'))} | ${dropCell(of(lang, 'free'))} | ${dropCell(of(lang, 'grammar'))} |`);
   for (const arm of ARMS) {
     const all = of(undefined, arm);
     const tokens = all.reduce((n, o) => n + o.completionTokens, 0);

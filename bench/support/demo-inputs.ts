@@ -1,11 +1,16 @@
-/** What the benches that replay the demo's calls share: their `--name=value` flags and the demo's segments. */
+/** What the benches that replay the demo's calls share: their `--name=value` flags, the demo's segments and backend, and their tallies. */
+import os from 'node:os';
 import path from 'node:path';
-import type { Config } from '../../src/config';
+import { loadConfigFile, readWorkerSecrets, toolEnv, type Config } from '../../src/config';
+import { reviewReply } from '../../src/core/dialogue/gates';
 import type { Segment } from '../../src/core/records';
-import type { LangId } from '../../src/core/text/lang-id';
+import { loadLangId, type LangId } from '../../src/core/text/lang-id';
 import { emptyKnowledgeFunnel, prepareDocument } from '../../src/core/text/pipeline';
 import { countTokens } from '../../src/core/text/tokens';
 import { readSelectedPages } from '../../src/io/dump-source';
+import { createBackend } from '../../src/llm/backend';
+import { loadDialoguePack } from '../../src/prompts/load';
+import type { LlmBackend } from '../../src/llm/types';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -27,4 +32,39 @@ export async function segmentsOf(config: Config, lang: string, langId: LangId, n
     if (out.length >= n) break;
   }
   return out.slice(0, n);
+}
+
+/** What a bench over the demo's own backend starts from: the config (`--config`), languages (`--langs`), fastText, the backend. */
+export async function demoBench(): Promise<{ config: Config; langs: string[]; langId: LangId; backend: LlmBackend }> {
+  const config = loadConfigFile(path.resolve(REPO, flag('config') ?? 'samples/demo.yaml'));
+  const langs = flag('langs')?.split(',') ?? Object.keys(config.languages);
+  const langId = await loadLangId();
+  const backend = await createBackend(config, readWorkerSecrets(config), path.join(toolEnv().cacheDir, 'models'));
+  console.log(`model ${backend.model}, ${config.llm.local.threads} threads, ${config.llm.local.parallelSequences} sequences; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
+  return { config, langs, langId, backend };
+}
+
+/** One reviewed output of a bench arm: kept, or the reason it was dropped. */
+export interface Reviewed {
+  kept: boolean;
+  reason?: string;
+}
+
+/** `kept/total` of a set of reviewed outputs. */
+export function keptCell(xs: readonly Reviewed[]): string {
+  return `${xs.filter((o) => o.kept).length}/${xs.length}`;
+}
+
+/** The drop reasons of a set of reviewed outputs, most frequent first, without their `dialogue_` prefix; '-' when none. */
+export function dropCell(xs: readonly Reviewed[]): string {
+  const counts = new Map<string, number>();
+  for (const o of xs) if (!o.kept) counts.set(o.reason!, (counts.get(o.reason!) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r.replace(/^dialogue_/, '')} ${n}`).join(', ') || '-';
+}
+
+/** The options the dialogue activity reviews a reply of `lang` with (reviewReply), from the demo config. */
+export function reviewOptionsOf(config: Config, lang: string, langId: LangId): Parameters<typeof reviewReply>[2] {
+  const entry = config.languages[lang]!;
+  const { labels } = loadDialoguePack(lang);
+  return { scriptConversion: entry.scriptConversion, labels, countTokens, langId, minAnswerTokens: config.dialogue.minAnswerTokens, minQuestionChars: config.dialogue.minQuestionChars, expectedLabel: entry.fasttextLabel };
 }
