@@ -151,7 +151,8 @@ export function rowFromResult(lang: string, stage: string, r: StageResultSnapsho
     lang,
     stage,
     status: 'completed',
-    done: r.kept,
+    // A speculative stage may keep more than asked; the dataset gets the quota.
+    done: Math.min(r.kept, r.quota),
     total: r.quota,
     percent: r.quota > 0 ? Math.floor((100 * Math.min(r.kept, r.quota)) / r.quota) : 100,
     dropped: r.dropped,

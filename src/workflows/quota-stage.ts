@@ -206,7 +206,7 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
       reportedPercent = percent;
       upsertSearchAttributes([
         { key: PROGRESS_KEY, value: percent },
-        { key: DONE_KEY, value: state.kept },
+        { key: DONE_KEY, value: Math.min(state.kept, quota) },
       ]);
     }
   };

@@ -128,6 +128,11 @@ describe('rows', () => {
     expect(isStageResult(result)).toBe(true);
     expect(rowFromResult('ru', 'code', result, PRICING)).toEqual({ lang: 'ru', stage: 'code', status: 'completed', done: 4, total: 4, percent: 100, dropped: 3, calls: 20, tokens: 2_000_000, costUsd: 2 });
   });
+  it('shows a speculative stage that kept more than asked as its quota met (the dataset gets the quota)', () => {
+    const result = { quota: 2, kept: 5, dropped: 3, calls: 40, promptTokens: 1_000, completionTokens: 500, status: 'met' };
+    expect(rowFromResult('es', 'chat_specific', result, PRICING)).toMatchObject({ done: 2, total: 2, percent: 100 });
+    expect(renderRow(rowFromResult('es', 'chat_specific', result, PRICING))).toMatch(/ 2\/2 /);
+  });
   it.each([[undefined], [null], [{ manifestKey: 'k', total: 3 }], [{ quota: 1, kept: 1, dropped: 0, promptTokens: '5', completionTokens: 1 }]])('does not take %j for a stage result', (r) => {
     expect(isStageResult(r)).toBe(false);
   });
