@@ -67,9 +67,9 @@ export function createAssembleActivities(ctx: BuildContext) {
       try {
         const config = await ctx.configOf(input.buildId);
         const prefix = datasetPrefix(input.buildId);
-        const ran = new Set(input.stages.map((s) => `${s.lang}/${s.stage}`));
-        // A stage that drew speculatively may have kept more than asked: the file gets the first `quota` in draw order.
-        const quotaOf = (lang: string, stage: string) => input.stages.find((s) => s.lang === lang && s.stage === stage)?.quota;
+        // The stages that ran, with their quotas: a stage that drew speculatively may have kept more than asked, and
+        // its file gets the first `quota` in draw order.
+        const ran = new Map(input.stages.map((s) => [`${s.lang}/${s.stage}`, s.quota]));
         const files: Record<string, number> = {};
         const prov: Provenance = { models: {}, packs: {} };
         const templates: Record<string, string> = {};
@@ -78,14 +78,14 @@ export function createAssembleActivities(ctx: BuildContext) {
             phase = `${lang}/chat_specific`;
             const pack = loadDialoguePack(lang);
             templates[lang] = pack.firstTurnFraming;
-            files[datasetFileName(lang, 'chat_specific')] = await writeChatSpecific(ctx, input.buildId, lang, pack, config.dialogue.includeDocumentInFirstTurn, prefix, prov, quotaOf(lang, 'chat_specific'));
+            files[datasetFileName(lang, 'chat_specific')] = await writeChatSpecific(ctx, input.buildId, lang, pack, config.dialogue.includeDocumentInFirstTurn, prefix, prov, ran.get(`${lang}/chat_specific`));
           }
           for (const subset of ['chat_agnostic', 'math', 'code'] as const) {
             const source = subset === 'chat_agnostic' ? 'chat' : subset;
             phase = `${lang}/${subset}`;
             const passThrough = lang === config.agnostic.sourceLang && config.agnostic.englishFullSets;
             if (passThrough && input.sources[source]) files[datasetFileName(lang, subset)] = await writePassThrough(ctx, input.sources[source]!, lang, subset, prefix);
-            else if (!passThrough && ran.has(`${lang}/${subset}`)) files[datasetFileName(lang, subset)] = await writeTranslated(ctx, input.buildId, lang, subset, prefix, prov, quotaOf(lang, subset));
+            else if (!passThrough && ran.has(`${lang}/${subset}`)) files[datasetFileName(lang, subset)] = await writeTranslated(ctx, input.buildId, lang, subset, prefix, prov, ran.get(`${lang}/${subset}`));
           }
         }
         if (input.stages.some((s) => s.stage === 'culture_filter')) {

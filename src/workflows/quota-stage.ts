@@ -167,10 +167,12 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
   let batchesThisRun = 0;
   let reportedPercent = -1;
 
+  // Keepers the dataset gets: a speculative stage may keep more than its quota.
+  const delivered = () => Math.min(state.kept, quota);
   const progress = (): QuotaStageProgress => ({
     stage,
     lang,
-    done: Math.min(state.kept, quota),
+    done: delivered(),
     total: quota,
     kept: state.kept,
     dropped: state.dropped,
@@ -201,12 +203,12 @@ export async function quotaStageWorkflow(input: QuotaStageInput): Promise<QuotaS
         `draws ${p.drawn} / ${source.count} · batches ${p.batches} · LLM calls ${p.calls} · tokens ${p.tokens} · concurrency ${p.concurrency} (AIMD ${p.aimd.toFixed(1)}, 429s ${p.rateLimited}) · run ${state.runs}`,
     );
     // One history event per upsert: only when the whole percent moves.
-    const percent = quota === 0 ? 100 : Math.floor((100 * Math.min(state.kept, quota)) / quota);
+    const percent = quota === 0 ? 100 : Math.floor((100 * delivered()) / quota);
     if (percent !== reportedPercent) {
       reportedPercent = percent;
       upsertSearchAttributes([
         { key: PROGRESS_KEY, value: percent },
-        { key: DONE_KEY, value: Math.min(state.kept, quota) },
+        { key: DONE_KEY, value: delivered() },
       ]);
     }
   };

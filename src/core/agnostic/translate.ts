@@ -249,7 +249,8 @@ export function checkTranslation(
   if (masked.length === 0) return drop('translate_empty');
   if (options.instructions !== undefined && isPromptEcho(masked, options.instructions)) return drop('translate_prompt_echo');
   if (wrapperLeft(masked, options.source ?? '')) return drop('translate_wrapper_left');
-  if (commentaryAdded(masked, options.source ?? '')) return drop('translate_commentary');
+  // A note about the translation itself (COMMENTARY) that the source does not hold: the model talking about its work.
+  if (addedBeyondSource(masked, options.source ?? '', COMMENTARY)) return drop('translate_commentary');
   const restored = unmask(masked, output.slots);
   if (!restored.ok) return drop(restored.reason);
   // Placeholders are removed so protected code does not sway fastText.
@@ -295,15 +296,14 @@ const COMMENTARY = new RegExp(
   'giu',
 );
 
-/** True when the reply holds a note about the translation (COMMENTARY) that the source does not: the model talking about its work. */
-function commentaryAdded(masked: string, source: string): boolean {
-  return (masked.match(COMMENTARY)?.length ?? 0) > (source.match(COMMENTARY)?.length ?? 0);
+/** True when the reply holds more matches of the global `re` than the source does (a source may rightly hold some). */
+function addedBeyondSource(masked: string, source: string, re: RegExp): boolean {
+  return (masked.match(re)?.length ?? 0) > (source.match(re)?.length ?? 0);
 }
 
 /** True when the reply holds more `<text>` tags or preamble phrases than the source does (a source may talk about translations). */
 function wrapperLeft(masked: string, source: string): boolean {
-  const count = (text: string, re: RegExp) => text.match(re)?.length ?? 0;
-  return count(masked, TEXT_TAG) > count(source, TEXT_TAG) || count(masked, INNER_PREAMBLE) > count(source, INNER_PREAMBLE);
+  return addedBeyondSource(masked, source, TEXT_TAG) || addedBeyondSource(masked, source, INNER_PREAMBLE);
 }
 
 /** Shingles of the copy check: four words in a row, short enough to catch a copied sentence, long enough to spare a copied name. */

@@ -19,7 +19,10 @@ export const LOOP_OPTIONS: LoopOptions = { minRepeats: 4, minUnitChars: 3, maxUn
 
 /** True when `text` ends in one unit written again and again (any rotation of it: the text may stop mid-unit). */
 export function endsInLoop(text: string, opts: LoopOptions = LOOP_OPTIONS): boolean {
-  for (let unit = opts.minUnitChars; unit <= opts.maxUnitChars; unit++) {
+  // Runs on every generated chunk: a unit whose last character differs from the one a unit earlier is ruled out
+  // before any slicing, and no unit longer than a quarter of the text can repeat minRepeats times.
+  for (let unit = opts.minUnitChars; unit <= opts.maxUnitChars && unit * opts.minRepeats <= text.length; unit++) {
+    if (text[text.length - 1] !== text[text.length - 1 - unit]) continue;
     const tail = text.slice(-unit);
     const span = /\p{L}/u.test(tail) ? opts.minSpanChars : opts.minSpanCharsNoLetter;
     const copies = Math.max(opts.minRepeats, Math.ceil(span / unit));
