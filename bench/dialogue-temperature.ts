@@ -12,6 +12,7 @@
  */
 import { reviewReply } from '../src/core/dialogue/gates';
 import { renderAnswerMessages, renderQuestionMessages } from '../src/core/dialogue/render';
+import type { ChatMessage } from '../src/core/messages';
 import { loadDialoguePack } from '../src/prompts/load';
 import { demoBench, dropCell, flag, keptCell, reviewOptionsOf, segmentsOf, type Reviewed } from './support/demo-inputs';
 
@@ -36,8 +37,8 @@ async function main(): Promise<void> {
   for (const lang of langs) {
     const pack = loadDialoguePack(lang);
     const segments = await segmentsOf(config, lang, langId, perLang);
-    const review = (content: { content: string; finishReason: 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'unknown' }, role: 'question' | 'answer', messages: ReturnType<typeof renderQuestionMessages>, document: string, question?: string) =>
-      reviewReply(content, { role, lang, messages, document, past: [], question }, reviewOptionsOf(config, lang, langId));
+    const review = (reply: Parameters<typeof reviewReply>[0], role: 'question' | 'answer', messages: ChatMessage[], document: string, question?: string) =>
+      reviewReply(reply, { role, lang, messages, document, past: [], question }, reviewOptionsOf(config, lang, langId));
     await Promise.all(
       segments.flatMap((segment) =>
         temperatures.map(async (temperature) => {

@@ -13,26 +13,14 @@
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigFile, toolEnv } from '../src/config';
-import { permutation } from '../src/core/agnostic/sample';
-import { parseTranslatePack, renderTranslateMessages } from '../src/core/agnostic/translate';
 import { reviewReply } from '../src/core/dialogue/gates';
-import { renderQuestionMessages } from '../src/core/dialogue/render';
-import type { ChatMessage } from '../src/core/messages';
 import { loadLangId } from '../src/core/text/lang-id';
 import { createLocalBackend } from '../src/llm/local-backend';
 import { ensureLocalModel, modelSourceFrom } from '../src/llm/model-acquire';
-import { loadDialoguePack, loadPack } from '../src/prompts/load';
-import { flag, reviewOptionsOf, segmentsOf } from './support/demo-inputs';
+import { demoCallMix, flag, reviewOptionsOf } from './support/demo-inputs';
 import { median } from './support/stats';
 
 const REPO = path.resolve(__dirname, '..');
-
-interface Call {
-  lang: string;
-  messages: ChatMessage[];
-  /** The segment a question is asked about (translations have none). */
-  document?: string;
-}
 
 async function main(): Promise<void> {
   const perLang = Number(flag('per-lang') ?? 3);
@@ -41,17 +29,7 @@ async function main(): Promise<void> {
   const arms = (flag('sequences') ?? '1,4').split(',').map(Number);
   const config = loadConfigFile(path.resolve(REPO, flag('config') ?? 'samples/demo.yaml'));
   const langId = await loadLangId();
-  const english = await segmentsOf(config, 'en', langId, perLang);
-  const calls: Call[] = [];
-  for (const lang of Object.keys(config.languages)) {
-    const pack = loadDialoguePack(lang);
-    for (const s of await segmentsOf(config, lang, langId, perLang)) calls.push({ lang, messages: renderQuestionMessages(pack, { background: s.text, history: [], kind: 'initial' }), document: s.text });
-    if (lang === config.agnostic.sourceLang) continue;
-    const translate = loadPack(lang, 'translate', parseTranslatePack);
-    for (const s of english) calls.push({ lang, messages: renderTranslateMessages(translate, s.text, { subset: 'chat' }) });
-  }
-  const draw = permutation(calls.length, config.seed, 'parallel-sequences');
-  const order = calls.map((_, i) => draw(i));
+  const { calls, order } = await demoCallMix(config, langId, perLang, 'parallel-sequences');
   const model = await ensureLocalModel({ cacheDir: path.join(toolEnv().cacheDir, 'models'), source: modelSourceFrom(config.llm.local) });
   const { threads, contextSize } = config.llm.local;
   console.log(`${path.basename(model.path)}: ${threads} threads; ${calls.length} calls per arm, greedy, max ${maxTokens} tokens; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);

@@ -13,15 +13,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigFile, toolEnv } from '../src/config';
-import { permutation } from '../src/core/agnostic/sample';
-import { parseTranslatePack, renderTranslateMessages } from '../src/core/agnostic/translate';
-import { renderQuestionMessages } from '../src/core/dialogue/render';
-import type { ChatMessage } from '../src/core/messages';
 import { loadLangId } from '../src/core/text/lang-id';
 import { createLocalBackend } from '../src/llm/local-backend';
 import { ensureLocalModel, modelSourceFrom } from '../src/llm/model-acquire';
-import { loadDialoguePack, loadPack } from '../src/prompts/load';
-import { flag, segmentsOf } from './support/demo-inputs';
+import { demoCallMix, flag } from './support/demo-inputs';
 import { median } from './support/stats';
 
 const REPO = path.resolve(__dirname, '..');
@@ -34,17 +29,7 @@ async function main(): Promise<void> {
   const maxTokens = Number(flag('max-tokens') ?? 24);
   const config = loadConfigFile(path.resolve(REPO, flag('config') ?? 'samples/demo.yaml'));
   const langId = await loadLangId();
-  const english = await segmentsOf(config, 'en', langId, perLang);
-  const calls: ChatMessage[][] = [];
-  for (const lang of Object.keys(config.languages)) {
-    const pack = loadDialoguePack(lang);
-    for (const s of await segmentsOf(config, lang, langId, perLang)) calls.push(renderQuestionMessages(pack, { background: s.text, history: [], kind: 'initial' }));
-    if (lang === config.agnostic.sourceLang) continue;
-    const translate = loadPack(lang, 'translate', parseTranslatePack);
-    for (const s of english) calls.push(renderTranslateMessages(translate, s.text, { subset: 'chat' }));
-  }
-  const draw = permutation(calls.length, config.seed, 'prefix-affinity');
-  const order = calls.map((_, i) => draw(i));
+  const { calls, order } = await demoCallMix(config, langId, perLang, 'prefix-affinity');
   const model = await ensureLocalModel({ cacheDir: path.join(toolEnv().cacheDir, 'models'), source: modelSourceFrom(config.llm.local) });
   const { threads, parallelSequences, contextSize } = config.llm.local;
   console.log(`${path.basename(model.path)}: ${threads} threads, ${parallelSequences} sequences; ${calls.length} calls per round, max ${maxTokens} tokens; ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}`);
@@ -55,7 +40,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       let prompt = 0;
       await Promise.all(order.map(async (i) => {
-        const r = await backend.chat({ messages: calls[i]!, maxTokens, temperature: 0, topP: 1, seed: config.seed });
+        const r = await backend.chat({ messages: calls[i]!.messages, maxTokens, temperature: 0, topP: 1, seed: config.seed });
         prompt += r.promptTokens;
       }));
       return { wallS: (performance.now() - t0) / 1000, prompt };

@@ -2,14 +2,18 @@
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfigFile, readWorkerSecrets, toolEnv, type Config } from '../../src/config';
+import { permutation } from '../../src/core/agnostic/sample';
+import { parseTranslatePack, renderTranslateMessages } from '../../src/core/agnostic/translate';
 import { reviewReply } from '../../src/core/dialogue/gates';
+import { renderQuestionMessages } from '../../src/core/dialogue/render';
+import type { ChatMessage } from '../../src/core/messages';
 import type { Segment } from '../../src/core/records';
 import { loadLangId, type LangId } from '../../src/core/text/lang-id';
 import { emptyKnowledgeFunnel, prepareDocument } from '../../src/core/text/pipeline';
 import { countTokens } from '../../src/core/text/tokens';
 import { readSelectedPages } from '../../src/io/dump-source';
 import { createBackend } from '../../src/llm/backend';
-import { loadDialoguePack } from '../../src/prompts/load';
+import { loadDialoguePack, loadPack } from '../../src/prompts/load';
 import type { LlmBackend } from '../../src/llm/types';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -67,4 +71,30 @@ export function reviewOptionsOf(config: Config, lang: string, langId: LangId): P
   const entry = config.languages[lang]!;
   const { labels } = loadDialoguePack(lang);
   return { scriptConversion: entry.scriptConversion, labels, countTokens, langId, minAnswerTokens: config.dialogue.minAnswerTokens, minQuestionChars: config.dialogue.minQuestionChars, expectedLabel: entry.fasttextLabel };
+}
+
+/** One call of the demo's mix: its language, messages, and the segment a question is asked about (translations have none). */
+export interface DemoCall {
+  lang: string;
+  messages: ChatMessage[];
+  document?: string;
+}
+
+/**
+ * The demo's mix of calls as a build's stages interleave them: per language, first questions over its first
+ * `perLang` knowledge segments (its dialogue pack) and translations of as many English segments (its translation
+ * pack); `order` is a seeded permutation of their indices under `key`.
+ */
+export async function demoCallMix(config: Config, langId: LangId, perLang: number, key: string): Promise<{ calls: DemoCall[]; order: number[] }> {
+  const english = await segmentsOf(config, config.agnostic.sourceLang, langId, perLang);
+  const calls: DemoCall[] = [];
+  for (const lang of Object.keys(config.languages)) {
+    const pack = loadDialoguePack(lang);
+    for (const s of await segmentsOf(config, lang, langId, perLang)) calls.push({ lang, messages: renderQuestionMessages(pack, { background: s.text, history: [], kind: 'initial' }), document: s.text });
+    if (lang === config.agnostic.sourceLang) continue;
+    const translate = loadPack(lang, 'translate', parseTranslatePack);
+    for (const s of english) calls.push({ lang, messages: renderTranslateMessages(translate, s.text, { subset: 'chat' }) });
+  }
+  const draw = permutation(calls.length, config.seed, key);
+  return { calls, order: calls.map((_, i) => draw(i)) };
 }
