@@ -64,6 +64,12 @@ describe('agnostic draw streams', () => {
   });
 });
 
+/** Which source items the gates keep: each dropped with probability `dropRate`, seeded. */
+function keepsAtRate(seed: number, dropRate: number, sourceCount: number): (source: number) => boolean {
+  const dropped = new Set(Array.from({ length: sourceCount }, (_, i) => i).filter((i) => rngFor(seed, 'drop', i)() < dropRate));
+  return (s) => !dropped.has(s);
+}
+
 /**
  * Runs the quota stage's admission arithmetic to the end, batches finishing in a random order: admit while
  * `nextBatchSize` allows (at most `window` batches in flight), absorb each finished batch as the stage does.
@@ -101,8 +107,7 @@ describe('exact quotas: the stage admits no draw that could exceed the quota', (
   ])('seed %i, drop rate %f, batches of %i: exactly the quota, the shortest prefix of kept draws, no extra calls', (seed, dropRate, batchSize) => {
     const sourceCount = 5_000;
     const quota = 320;
-    const dropped = new Set(Array.from({ length: sourceCount }, (_, i) => i).filter((i) => rngFor(seed, 'drop', i)() < dropRate));
-    const keeps = (s: number) => !dropped.has(s);
+    const keeps = keepsAtRate(seed, dropRate, sourceCount);
     const run = simulate(seed, quota, sourceCount, batchSize, 4, keeps);
     expect(run.state.kept).toBe(quota);
     expect(run.kept).toHaveLength(quota);
@@ -151,8 +156,7 @@ describe('speculative draws (control.speculation)', () => {
   ])('seed %i, drop rate %f, batches of %i: more draws side by side, and the first `quota` keepers are the same as without', (seed, dropRate, batchSize) => {
     const sourceCount = 2_000;
     const quota = 12;
-    const dropped = new Set(Array.from({ length: sourceCount }, (_, i) => i).filter((i) => rngFor(seed, 'drop', i)() < dropRate));
-    const keeps = (s: number) => !dropped.has(s);
+    const keeps = keepsAtRate(seed, dropRate, sourceCount);
     const exact = simulate(seed, quota, sourceCount, batchSize, 64, keeps);
     const speculative = simulate(seed, quota, sourceCount, batchSize, 64, keeps, 4);
     expect(speculative.kept.slice(0, quota)).toEqual(exact.kept);
